@@ -1,0 +1,79 @@
+"""User writes. Every path (API, admin, commands) goes through these functions."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.models import Role, User
+from syncaudit.activity import activity_record
+
+
+@transaction.atomic
+def user_create(
+    *, actor: User | None, email: str, password: str, name: str = "", role: str = Role.AGENT
+) -> User:
+    user = User(email=email.strip().lower(), name=name, role=role)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    activity_record(
+        actor=actor, action="accounts.user.created", obj=user, changes={"role": [None, role]}
+    )
+    return user
+
+
+def _revoke_refresh_tokens(user: User) -> None:
+    tokens = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def user_update(
+    *,
+    actor: User | None,
+    user: User,
+    name: str | None = None,
+    role: str | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    changes: dict[str, list] = {}
+    if name is not None and name != user.name:
+        changes["name"] = [user.name, name]
+        user.name = name
+    if role is not None and role != user.role:
+        changes["role"] = [user.role, role]
+        user.role = role
+    if is_active is not None and is_active != user.is_active:
+        changes["is_active"] = [user.is_active, is_active]
+        user.is_active = is_active
+    if password:
+        validate_password(password, user)
+        user.set_password(password)
+        changes["password"] = ["***", "***"]
+    user.save()
+    if user.is_active is False or "password" in changes:
+        # Refresh tokens die with deactivation or a new password; access tokens are refused
+        # by the authentication class as soon as is_active is false.
+        _revoke_refresh_tokens(user)
+    if changes:
+        action = "accounts.user.updated"
+        if "role" in changes:
+            action = "accounts.user.role_changed"
+        if changes.get("is_active") == [True, False]:
+            action = "accounts.user.deactivated"
+        activity_record(actor=actor, action=action, obj=user, changes=changes)
+    return user
+
+
+def user_deactivate(*, actor: User | None, user: User) -> User:
+    """Deleting a user keeps their contacts, calls and history: it only switches them off."""
+    return user_update(actor=actor, user=user, is_active=False)
+
+
+def user_record_login(*, user: User) -> None:
+    # Bookkeeping, not a domain change: no activity record.
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())

@@ -1,0 +1,158 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import selectors, services
+from accounts.permissions import IsAdminRole
+from accounts.serializers import (
+    LoginResponseSerializer,
+    LoginSerializer,
+    RefreshSerializer,
+    TokenPairSerializer,
+    UserBriefSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from accounts.throttles import LoginAddressThrottle, LoginEmailThrottle
+from crm.errors import ApiError
+
+BAD_CREDENTIALS = "Invalid email or password."
+
+
+class _PublicView(APIView):
+    """No authentication needed; a 401 still says how to authenticate."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class LoginView(_PublicView):
+    throttle_classes = [LoginAddressThrottle, LoginEmailThrottle]
+
+    @extend_schema(request=LoginSerializer, responses={200: LoginResponseSerializer})
+    def post(self, request):
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request,
+            email=serializer.validated_data["email"].strip(),
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            for throttle in self.get_throttles():
+                throttle.record_failure(request, self)
+            # Same message for an unknown email and a wrong password.
+            raise AuthenticationFailed(BAD_CREDENTIALS)
+        refresh = RefreshToken.for_user(user)
+        services.user_record_login(user=user)
+        return Response(
+            {
+                "access": str(refresh.access_token),
+                "refresh": str(refresh),
+                "user": UserBriefSerializer(user).data,
+            }
+        )
+
+
+class RefreshView(_PublicView):
+    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer})
+    def post(self, request):
+        serializer = TokenRefreshSerializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        return Response(serializer.validated_data)
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=RefreshSerializer, responses={204: None})
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            token = RefreshToken(serializer.validated_data["refresh"])
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        if str(token.get("user_id")) != str(request.user.pk):
+            raise ApiError(
+                code="token_not_yours",
+                message="This refresh token belongs to another user.",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        token.blacklist()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: UserSerializer})
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)
+
+
+class UserViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Admin-only user management. There is no signup anywhere else."""
+
+    permission_classes = [IsAdminRole]
+    serializer_class = UserSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.user_list()
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return UserCreateSerializer
+        if self.action == "partial_update":
+            return UserUpdateSerializer
+        return UserSerializer
+
+    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = UserCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_create(actor=request.user, **serializer.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UserUpdateSerializer, responses={200: UserSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        user = self.get_object()
+        serializer = UserUpdateSerializer(user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if user == request.user and (
+            serializer.validated_data.get("is_active") is False
+            or serializer.validated_data.get("role", user.role) != user.role
+        ):
+            raise ApiError(
+                code="cannot_demote_self",
+                message="Administrators cannot deactivate themselves or change their own role.",
+            )
+        user = services.user_update(actor=request.user, user=user, **serializer.validated_data)
+        return Response(UserSerializer(user).data)
+
+    def perform_destroy(self, instance):
+        if instance == self.request.user:
+            raise ApiError(
+                code="cannot_delete_self", message="Administrators cannot delete themselves."
+            )
+        services.user_deactivate(actor=self.request.user, user=instance)

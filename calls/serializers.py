@@ -1,0 +1,46 @@
+from rest_framework import serializers
+
+from calls.models import Direction
+from calls.selectors import call_to_dict
+
+
+class CallSerializer(serializers.Serializer):
+    """Output shape of a call (rendered by calls.selectors.call_to_dict)."""
+
+    id = serializers.UUIDField(read_only=True)
+    user = serializers.UUIDField(read_only=True)
+    contact = serializers.UUIDField(read_only=True, allow_null=True)
+    phone = serializers.CharField(read_only=True)
+    phone_normalized = serializers.CharField(read_only=True)
+    direction = serializers.ChoiceField(choices=Direction.choices, read_only=True)
+    started_at = serializers.DateTimeField(read_only=True)
+    duration_seconds = serializers.IntegerField(read_only=True)
+    device_id = serializers.CharField(read_only=True)
+    client_call_id = serializers.CharField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+
+    def to_representation(self, instance):
+        return call_to_dict(instance)
+
+
+class CallUploadSerializer(serializers.Serializer):
+    """Documentation of one uploaded call; validation itself is calls.validation."""
+
+    phone = serializers.CharField(allow_blank=True, max_length=64)
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    started_at = serializers.DateTimeField()
+    duration_seconds = serializers.IntegerField(min_value=0, default=0)
+    device_id = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    client_call_id = serializers.CharField(required=False, allow_blank=True, max_length=128)
+
+
+class CallUploadItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["created", "duplicate"])
+
+
+class CallUploadResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    results = CallUploadItemResultSerializer(many=True)

@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
+from rest_framework.response import Response
+
+from accounts.permissions import ReadOnlyForViewers
+from calls import services
+from calls.errors import CallBatchInvalid, CallBatchTooLarge
+from calls.filters import CallFilter
+from calls.selectors import call_list
+from calls.serializers import CallSerializer, CallUploadResultSerializer, CallUploadSerializer
+from calls.validation import call_validate
+from contacts.models import Contact
+from crm.routers import UUID_PATTERN
+
+
+class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Calls are append-only: list, retrieve, upload."""
+
+    permission_classes = [ReadOnlyForViewers]
+    serializer_class = CallSerializer
+    filterset_class = CallFilter
+    lookup_value_regex = UUID_PATTERN
+
+    def get_queryset(self):
+        return call_list()
+
+    @extend_schema(
+        request=CallUploadSerializer(many=True),
+        responses={201: CallUploadResultSerializer},
+        description="One call object or an array of up to 5,000. Idempotent; all-or-nothing.",
+    )
+    def create(self, request, *args, **kwargs):
+        payload = request.data
+        items = payload if isinstance(payload, list) else [payload]
+        if isinstance(payload, dict) is False and isinstance(payload, list) is False:
+            raise ParseError("Send one call object or an array of calls.")
+        if len(items) > settings.CALLS_MAX_BATCH:
+            raise CallBatchTooLarge(len(items), settings.CALLS_MAX_BATCH)
+        now = timezone.now()
+        clean, errors = [], {}
+        for index, item in enumerate(items):
+            call, item_errors = call_validate(item, user=request.user, now=now)
+            if item_errors:
+                errors[index] = item_errors
+            clean.append(call)
+        if errors:
+            raise CallBatchInvalid(errors)
+        result = services.call_logs_ingest(user=request.user, calls=clean)
+        return Response(
+            {"created": result.created, "duplicates": result.duplicates, "results": result.results},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(filters=False, responses={200: CallSerializer(many=True)})
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path=f"contact/(?P<contact_id>{UUID_PATTERN})",
+        filterset_class=None,
+    )
+    def for_contact(self, request, contact_id=None):
+        contact = get_object_or_404(Contact.live, pk=contact_id)
+        page = self.paginate_queryset(call_list().filter(contact=contact))
+        return self.get_paginated_response(CallSerializer(page, many=True).data)

@@ -1,0 +1,67 @@
+from enum import StrEnum
+
+from crm.errors import ApiError
+
+
+class ContactErrorCode(StrEnum):
+    DUPLICATE_PHONE = "duplicate_phone"
+    VERSION_CONFLICT = "version_conflict"
+    CONTACT_DELETED = "contact_deleted"
+    INVALID_ROWS = "invalid_rows"
+
+
+class ContactInvalid(ApiError):
+    """Field errors of one contact: ``details`` is ``{"field": ["msg", ...]}``."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        field, messages = next(iter(errors.items()))
+        super().__init__(
+            code="validation_error",
+            message=f"Invalid input: {field}: {messages[0]}",
+            details=errors,
+        )
+        self.errors = errors
+
+
+class ContactBatchInvalid(ApiError):
+    """Some rows of a batch are invalid; nothing was written. ``errors`` maps index -> fields."""
+
+    def __init__(self, errors: dict[int, dict[str, list[str]]]):
+        super().__init__(
+            code=ContactErrorCode.INVALID_ROWS,
+            message=f"{len(errors)} invalid row(s); nothing was saved.",
+            details={"items": {str(i): e for i, e in errors.items()}},
+        )
+        self.errors = errors
+
+
+class DuplicatePhone(ApiError):
+    def __init__(self, existing, contact_data: dict):
+        super().__init__(
+            code=ContactErrorCode.DUPLICATE_PHONE,
+            message="Another contact already has this phone number.",
+            status_code=409,
+            details={"contact": contact_data},
+        )
+        self.existing = existing
+
+
+class VersionConflict(ApiError):
+    def __init__(self, current):
+        super().__init__(
+            code=ContactErrorCode.VERSION_CONFLICT,
+            message="The contact changed on the server since base_version.",
+            status_code=409,
+            details={"version": current.version},
+        )
+        self.current = current
+
+
+class ContactGone(ApiError):
+    def __init__(self, contact):
+        super().__init__(
+            code=ContactErrorCode.CONTACT_DELETED,
+            message="This contact has been deleted.",
+            status_code=404,
+        )
+        self.contact = contact

@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+from contacts.views import ContactViewSet
+from crm.routers import OptionalSlashRouter
+
+router = OptionalSlashRouter()
+router.register("contacts", ContactViewSet, basename="contact")
+
+urlpatterns = [path("", include(router.urls))]

@@ -1,0 +1,88 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.permissions import ReadOnlyForViewers
+from calls.selectors import call_list
+from calls.serializers import CallSerializer
+from contacts import services
+from contacts.filters import ContactFilter, ContactSearchFilter
+from contacts.permissions import ContactObjectPermission
+from contacts.selectors import contact_list, contact_to_dict
+from contacts.serializers import (
+    ContactCreateSerializer,
+    ContactSerializer,
+    ContactUpdateSerializer,
+    ContactWriteResultSerializer,
+)
+from crm.routers import UUID_PATTERN
+
+
+class ContactViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [ReadOnlyForViewers, ContactObjectPermission]
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+    lookup_value_regex = UUID_PATTERN
+
+    def get_queryset(self):
+        return contact_list()
+
+    def get_object(self):
+        # A non-UUID id is simply "not found", never a database error.
+        try:
+            return super().get_object()
+        except (ValueError, DjangoValidationError) as exc:
+            raise Http404 from exc
+
+    @extend_schema(
+        request=ContactCreateSerializer,
+        responses={200: ContactWriteResultSerializer, 201: ContactWriteResultSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = ContactCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = services.contact_create(
+            actor=request.user, item=services.ContactInput(**serializer.validated_data)
+        )
+        body = {**contact_to_dict(outcome.contact), "result": outcome.result}
+        created = outcome.result == services.Result.CREATED
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def _update(self, request, partial: bool):
+        contact = self.get_object()
+        serializer = ContactUpdateSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        outcome = services.contact_update(
+            actor=request.user, contact=contact, **serializer.validated_data
+        )
+        return Response(contact_to_dict(outcome.contact))
+
+    @extend_schema(request=ContactUpdateSerializer, responses={200: ContactSerializer})
+    def update(self, request, *args, **kwargs):
+        return self._update(request, partial=False)
+
+    @extend_schema(request=ContactUpdateSerializer, responses={200: ContactSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        return self._update(request, partial=True)
+
+    def perform_destroy(self, instance):
+        services.contact_delete(actor=self.request.user, contact=instance)
+
+    @extend_schema(filters=False, responses={200: CallSerializer(many=True)})
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def calls(self, request, pk=None):
+        contact = self.get_object()
+        page = self.paginate_queryset(call_list().filter(contact=contact))
+        return self.get_paginated_response(CallSerializer(page, many=True).data)
+
+    @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
+    def search(self, request):
+        return self.list(request)

@@ -1,0 +1,89 @@
+from http import HTTPStatus
+
+import pytest
+
+from crm.tests_helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_without_auth(anon_client):
+    response = anon_client.get("/healthz")
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_checks_the_database(anon_client):
+    response = anon_client.get("/readyz")
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["database"] == "ok"
+
+
+def test_schema_is_openapi_3_and_public(anon_client):
+    response = anon_client.get("/api/v1/schema", HTTP_ACCEPT="application/json")
+    assert response.status_code == HTTPStatus.OK
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    for path in ("/api/v1/auth/login", "/api/v1/contacts", "/api/v1/calls", "/api/v1/sync"):
+        assert path in schema["paths"], path
+
+
+def test_docs_are_served_without_a_cdn(anon_client):
+    response = anon_client.get("/api/v1/docs")
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert "swagger" in html.lower()
+    for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs"):
+        assert cdn not in html
+
+
+def test_unknown_api_urls_answer_the_error_shape(agent_client):
+    assert_error(agent_client.get("/api/v1/nope"), 404, "not_found")
+
+
+def test_unsupported_media_type_is_415(agent_client):
+    response = agent_client.post(
+        "/api/v1/contacts", data="name=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_malformed_json_is_400(agent_client):
+    response = agent_client.post(
+        "/api/v1/contacts", data="{not json", content_type="application/json"
+    )
+    assert_error(response, 400, "parse_error")
+
+
+def test_a_wrong_method_is_405(agent_client):
+    assert_error(agent_client.delete("/api/v1/contacts"), 405, "method_not_allowed")
+
+
+def test_paths_work_with_and_without_a_trailing_slash(agent_client):
+    assert agent_client.get("/api/v1/contacts").status_code == 200
+    assert agent_client.get("/api/v1/contacts/").status_code == 200
+    response = agent_client.post(
+        "/api/v1/contacts/", {"name": "Slash", "phone": "+12022345678"}, format="json"
+    )
+    assert response.status_code == HTTPStatus.CREATED
+
+
+def test_an_oversized_body_is_413(agent_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"name": "' + "x" * 5000 + '", "phone": "+12022345678"}'
+    response = agent_client.post("/api/v1/contacts", data=body, content_type="application/json")
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_a_crash_answers_500_in_the_error_shape_without_a_traceback(agent_client, monkeypatch):
+    from contacts import views
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(views, "contact_list", boom)
+    agent_client.raise_request_exception = False
+    response = agent_client.get("/api/v1/contacts")
+    error = assert_error(response, 500, "server_error")
+    assert "secret internals" not in response.content.decode()
+    assert error["message"] == "Internal server error."

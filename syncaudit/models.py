@@ -1,0 +1,118 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ChangeFeed(models.Model):
+    """One row per change feed ("contacts", "calls"): the last version issued, the cursor epoch
+    and how far tombstones have been purged. See syncaudit/versioning.py for why versions are
+    taken under this row's lock."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    version = models.BigIntegerField(default=0)
+    epoch = models.PositiveIntegerField(default=1)
+    purged_through = models.BigIntegerField(
+        default=0, help_text="Tombstones with a version up to this one have been purged."
+    )
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} v{self.version} (epoch {self.epoch})"
+
+
+class Activity(models.Model):
+    """Who did what, with a dotted action name (``contacts.contact.replaced``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=32)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["object_type", "object_id", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.action} {self.object_repr}"
+
+
+class Device(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    device_id = models.CharField(max_length=128, help_text="The phone's own identifier.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="devices"
+    )
+    platform = models.CharField(max_length=32, blank=True)
+    app_version = models.CharField(max_length=32, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_cursor = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-last_sync_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "device_id"], name="device_user_device_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.device_id} ({self.platform} {self.app_version})"
+
+
+class SyncOutcome(models.TextChoices):
+    OK = "ok", "OK"
+    INVALID = "invalid", "Invalid request"
+    CURSOR = "cursor", "Cursor refused"
+    ERROR = "error", "Server error"
+
+
+class SyncRecord(models.Model):
+    """One row per POST /sync, written also when the request is refused."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sync_records"
+    )
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_records"
+    )
+    device_ref = models.CharField(max_length=128, blank=True)
+    app_version = models.CharField(max_length=32, blank=True)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=SyncOutcome.choices, default=SyncOutcome.OK)
+    error_code = models.CharField(max_length=64, blank=True)
+    cursor_before = models.TextField(blank=True)
+    cursor_after = models.TextField(blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    contacts_pushed = models.PositiveIntegerField(default=0)
+    contacts_created = models.PositiveIntegerField(default=0)
+    contacts_existing = models.PositiveIntegerField(default=0)
+    contacts_replaced = models.PositiveIntegerField(default=0)
+    contacts_updated = models.PositiveIntegerField(default=0)
+    contacts_deleted = models.PositiveIntegerField(default=0)
+    contacts_conflict = models.PositiveIntegerField(default=0)
+    contacts_error = models.PositiveIntegerField(default=0)
+    calls_pushed = models.PositiveIntegerField(default=0)
+    calls_created = models.PositiveIntegerField(default=0)
+    calls_duplicate = models.PositiveIntegerField(default=0)
+    calls_error = models.PositiveIntegerField(default=0)
+    changes_pulled = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-started_at"]),
+            models.Index(fields=["device", "-started_at"]),
+        ]
+
+    def __str__(self):
+        return f"sync {self.user_id} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"

@@ -1,0 +1,97 @@
+"""Reading the change feeds, and the audit lists."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from calls.models import CallLog
+from calls.selectors import CALL_FIELDS, call_row_to_dict
+from contacts.models import Contact
+from contacts.selectors import CONTACT_FIELDS, contact_row_to_dict
+from syncaudit.cursors import Cursor, cursor_decode
+from syncaudit.errors import CursorExpired, InvalidCursor
+from syncaudit.models import ChangeFeed, Device, SyncRecord
+from syncaudit.versioning import CALLS, CONTACTS
+
+FEED_LIMIT_DEFAULT = 500
+FEED_LIMIT_MAX = 5000
+
+_FEEDS = {
+    CONTACTS: (Contact, CONTACT_FIELDS, contact_row_to_dict),
+    CALLS: (CallLog, CALL_FIELDS, call_row_to_dict),
+}
+
+
+@dataclass
+class FeedPage:
+    changes: list[dict]
+    cursor: str
+    has_more: bool
+
+
+def feed_state(feed: str) -> ChangeFeed:
+    return ChangeFeed.objects.get(name=feed)
+
+
+def feed_cursor_check(feed: str, raw: str | None) -> tuple[Cursor, ChangeFeed]:
+    """Decode a client's cursor (or start a full sync) and refuse stale ones."""
+    state = feed_state(feed)
+    if not raw:
+        return Cursor(feed=feed, epoch=state.epoch, version=0, high_water=state.version), state
+    cursor = cursor_decode(raw, feed=feed)
+    if cursor.epoch != state.epoch:
+        raise CursorExpired("Cursors were reset on the server; do a full sync without a cursor.")
+    if cursor.version > state.version:
+        raise InvalidCursor("This cursor is ahead of the server; do a full sync.")
+    if state.purged_through > max(cursor.version, cursor.high_water):
+        raise CursorExpired(
+            "This cursor is older than the tombstone horizon; do a full sync without a cursor."
+        )
+    if cursor.last_id is not None:
+        try:
+            uuid.UUID(cursor.last_id)
+        except ValueError:
+            raise InvalidCursor() from None
+    return cursor, state
+
+
+def feed_read(feed: str, cursor: Cursor, *, limit: int = FEED_LIMIT_DEFAULT) -> FeedPage:
+    """Changes after ``cursor`` in (version, id) order. One query, whatever the table size:
+    the (version, id) index is range-scanned from the cursor."""
+    model, fields, to_dict = _FEEDS[feed]
+    after = Q(version__gt=cursor.version)
+    if cursor.last_id:
+        after |= Q(version=cursor.version, id__gt=cursor.last_id)
+    queryset = model.objects.filter(Q(version__gte=cursor.version) & after)
+    if cursor.high_water and feed == CONTACTS:
+        # Full sync: contacts deleted before it began are not news to this phone.
+        queryset = queryset.filter(Q(deleted_at__isnull=True) | Q(version__gt=cursor.high_water))
+    rows = list(queryset.order_by("version", "id").values(*fields)[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if not rows:
+        position = cursor if not cursor.high_water else _settled(cursor, cursor.version)
+        return FeedPage(changes=[], cursor=position.encode(), has_more=False)
+    last = rows[-1]
+    if has_more:
+        position = Cursor(feed, cursor.epoch, last["version"], str(last["id"]), cursor.high_water)
+    else:
+        position = _settled(cursor, last["version"])
+    return FeedPage(changes=[to_dict(r) for r in rows], cursor=position.encode(), has_more=has_more)
+
+
+def _settled(cursor: Cursor, version: int) -> Cursor:
+    """The last page was read: everything up to max(version, high-water) is now known."""
+    return Cursor(cursor.feed, cursor.epoch, max(version, cursor.high_water))
+
+
+def device_list() -> QuerySet[Device]:
+    return Device.objects.select_related("user").order_by("-last_sync_at", "id")
+
+
+def sync_record_list(*, viewer) -> QuerySet[SyncRecord]:
+    queryset = SyncRecord.objects.select_related("user", "device").order_by("-started_at", "-id")
+    if not viewer.is_manager_or_admin:
+        queryset = queryset.filter(user=viewer)
+    return queryset
