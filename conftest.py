@@ -9,12 +9,27 @@ from accounts.models import Role
 from accounts.tests.factories import UserFactory
 
 
+def _uses_db(request) -> bool:
+    names = set(request.fixturenames)
+    return bool(request.node.get_closest_marker("django_db")) or bool(
+        names & {"db", "transactional_db"}
+    )
+
+
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings):
+def _fast_and_isolated(request, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
+    uses_db = _uses_db(request)
+    if uses_db:
+        marker = request.node.get_closest_marker("django_db")
+        transactional = "transactional_db" in request.fixturenames or (
+            marker is not None and marker.kwargs.get("transaction")
+        )
+        request.getfixturevalue("transactional_db" if transactional else "db")
+        cache.clear()  # the login throttles live in the (database) cache
     yield
-    cache.clear()
+    if uses_db:
+        cache.clear()
 
 
 def _client_for(user) -> APIClient:

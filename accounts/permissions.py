@@ -25,6 +25,8 @@ class ReadOnlyForViewers(BasePermission):
     message = "Viewers have read-only access."
 
     def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
         if request.method in SAFE_METHODS:
             return True
         return request.user.role != Role.VIEWER

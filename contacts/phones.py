@@ -22,6 +22,13 @@ _PARSE_REASONS = {
 }
 
 
+_LENGTH_REASONS = {
+    phonenumbers.ValidationResult.TOO_SHORT: "Too short for a number of this country.",
+    phonenumbers.ValidationResult.TOO_LONG: "Too long for a number of this country.",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "Unknown country code.",
+}
+
+
 def _prepare(raw: str) -> str:
     text = raw.strip()
     # "00" is the international prefix in most of the world; phonenumbers only knows it when
@@ -48,8 +55,11 @@ def phone_normalize(raw: str, *, region: str | None = None) -> str:
         number = phonenumbers.parse(_prepare(raw), region or settings.PHONE_DEFAULT_REGION)
     except NumberParseException as exc:
         raise InvalidPhone(_PARSE_REASONS.get(exc.error_type, "Not a phone number.")) from None
-    if not phonenumbers.is_possible_number(number):
-        raise InvalidPhone("Wrong number of digits for this country.")
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible != phonenumbers.ValidationResult.IS_POSSIBLE:
+        raise InvalidPhone(
+            _LENGTH_REASONS.get(possible, "Wrong number of digits for this country.")
+        )
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("Not a valid number in its country's numbering plan.")
     if phonenumbers.number_type(number) == PhoneNumberType.UNKNOWN:

@@ -1,0 +1,289 @@
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+
+import pytest
+
+from calls.tests.factories import make_call
+from contacts.models import Contact
+from contacts.tests.factories import make_contact
+from crm.tests_helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+CONTACTS = "/api/v1/contacts"
+CONTACT_KEYS = {
+    "id",
+    "name",
+    "phone",
+    "phone_normalized",
+    "created_by",
+    "created_by_name",
+    "created_at",
+    "updated_at",
+    "version",
+}
+
+
+def test_it_creates_a_contact(agent_client, agent):
+    response = agent_client.post(
+        CONTACTS, {"name": "Zoë", "phone": "(202) 234-5678"}, format="json"
+    )
+    assert response.status_code == HTTPStatus.CREATED
+    body = response.json()
+    assert set(body) == CONTACT_KEYS | {"result"}
+    assert body["result"] == "created"
+    assert body["phone"] == "(202) 234-5678"
+    assert body["phone_normalized"] == "+12022345678"
+    assert body["created_by"] == str(agent.id)
+    assert body["created_by_name"] == agent.name
+    assert body["created_at"].endswith("Z")
+
+
+def test_duplicates_follow_older_wins(agent_client, client_for, other_agent):
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    first = agent_client.post(
+        CONTACTS,
+        {"name": "Newer", "phone": "+12022345678", "created_at": (t0 + timedelta(1)).isoformat()},
+        format="json",
+    ).json()
+    other = client_for(other_agent)
+    same_age = other.post(
+        CONTACTS,
+        {"name": "Same", "phone": "202 234 5678", "created_at": (t0 + timedelta(1)).isoformat()},
+        format="json",
+    )
+    assert same_age.status_code == HTTPStatus.OK
+    assert same_age.json()["result"] == "existing"
+    assert same_age.json()["name"] == "Newer"
+    older = other.post(
+        CONTACTS,
+        {"name": "Older", "phone": "202 234 5678", "created_at": t0.isoformat()},
+        format="json",
+    )
+    assert older.status_code == HTTPStatus.OK
+    assert older.json()["result"] == "replaced"
+    assert older.json()["id"] == first["id"]
+    assert older.json()["name"] == "Older"
+    assert older.json()["created_by"] == str(other_agent.id)
+    assert older.json()["version"] > first["version"]
+
+
+def test_it_rejects_an_invalid_phone_with_a_field_error(agent_client):
+    error = assert_error(
+        agent_client.post(CONTACTS, {"name": "X", "phone": "12"}, format="json"),
+        400,
+        "validation_error",
+    )
+    assert list(error["details"]) == ["phone"]
+    assert error["details"]["phone"][0]
+
+
+def test_it_rejects_missing_fields_and_future_dates(agent_client):
+    error = assert_error(agent_client.post(CONTACTS, {}, format="json"), 400)
+    assert set(error["details"]) == {"name", "phone"}
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    error = assert_error(
+        agent_client.post(
+            CONTACTS, {"name": "X", "phone": "+12022345678", "created_at": future}, format="json"
+        ),
+        400,
+    )
+    assert "created_at" in error["details"]
+
+
+def test_names_are_kept_as_text(agent_client):
+    for name in ("Ahmed أحمد 🚀", "Robert'); DROP TABLE contacts;--", "<b>bold</b>"):
+        response = agent_client.post(
+            CONTACTS, {"name": name, "phone": make_contact().phone_normalized[:-1] + "9"}
+        )
+        if response.status_code == 200:  # the generated number may exist; irrelevant here
+            continue
+        assert response.status_code == 201, response.json()
+        assert response.json()["name"] == name
+
+
+def test_a_viewer_cannot_create(viewer_client):
+    assert_error(
+        viewer_client.post(CONTACTS, {"name": "X", "phone": "+12022345678"}, format="json"),
+        403,
+        "permission_denied",
+    )
+    assert Contact.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [
+        ("creator", True),
+        ("other_agent", False),
+        ("manager", True),
+        ("admin", True),
+        ("viewer", False),
+    ],
+)
+def test_edit_and_delete_permissions(who, allowed, agent, client_for, request):
+    contact = make_contact(actor=agent, name="Mine")
+    user = (
+        agent
+        if who == "creator"
+        else request.getfixturevalue({"admin": "admin_user"}.get(who, who))
+    )
+    client = client_for(user)
+    url = f"{CONTACTS}/{contact.id}"
+    patch = client.patch(url, {"name": "Changed"}, format="json")
+    put = client.put(url, {"name": "Put", "phone": contact.phone}, format="json")
+    delete = client.delete(url)
+    if allowed:
+        assert patch.status_code == put.status_code == HTTPStatus.OK
+        assert put.json()["name"] == "Put"
+        assert delete.status_code == HTTPStatus.NO_CONTENT
+    else:
+        for response in (patch, put, delete):
+            assert_error(response, 403, "permission_denied")
+        contact.refresh_from_db()
+        assert contact.name == "Mine" and contact.deleted_at is None
+
+
+def test_put_requires_name_and_phone(agent_client, agent):
+    contact = make_contact(actor=agent)
+    error = assert_error(agent_client.put(f"{CONTACTS}/{contact.id}", {}, format="json"), 400)
+    assert set(error["details"]) == {"name", "phone"}
+
+
+def test_changing_the_phone_to_a_taken_number_is_409_with_that_contact(agent_client, agent):
+    taken = make_contact(actor=agent, phone="+12022345678")
+    mine = make_contact(actor=agent, phone="+12022345679")
+    error = assert_error(
+        agent_client.patch(f"{CONTACTS}/{mine.id}", {"phone": "202-234-5678"}, format="json"),
+        409,
+        "duplicate_phone",
+    )
+    assert error["details"]["contact"]["id"] == str(taken.id)
+    assert error["details"]["contact"]["phone_normalized"] == "+12022345678"
+
+
+def test_a_stale_base_version_is_409(agent_client, agent):
+    contact = make_contact(actor=agent)
+    base = contact.version
+    agent_client.patch(f"{CONTACTS}/{contact.id}", {"name": "One"}, format="json")
+    assert_error(
+        agent_client.patch(
+            f"{CONTACTS}/{contact.id}", {"name": "Two", "base_version": base}, format="json"
+        ),
+        409,
+        "version_conflict",
+    )
+
+
+def test_delete_is_soft(agent_client, agent):
+    contact = make_contact(actor=agent)
+    call = make_call(user=agent, phone=contact.phone_normalized)
+    assert agent_client.delete(f"{CONTACTS}/{contact.id}").status_code == 204
+    assert_error(agent_client.get(f"{CONTACTS}/{contact.id}"), 404)
+    assert agent_client.get(CONTACTS).json()["count"] == 0
+    assert Contact.objects.filter(pk=contact.pk).exists()
+    call.refresh_from_db()
+    assert call.contact_id == contact.pk  # history keeps its link
+    again = agent_client.post(CONTACTS, {"name": "Again", "phone": contact.phone}, format="json")
+    assert again.status_code == HTTPStatus.CREATED
+
+
+def test_malformed_and_unknown_ids_are_404(agent_client):
+    assert_error(agent_client.get(f"{CONTACTS}/not-a-uuid"), 404)
+    assert_error(agent_client.get(f"{CONTACTS}/00000000-0000-0000-0000-000000000000"), 404)
+    assert_error(agent_client.patch(f"{CONTACTS}/1'; DROP TABLE x", {}, format="json"), 404)
+
+
+def test_list_is_paginated_and_ordered(agent_client):
+    for name in ("Charlie", "alice", "Bob"):
+        make_contact(name=name)
+    body = agent_client.get(CONTACTS, {"limit": 2}).json()
+    assert body["count"] == 3
+    assert [c["name"] for c in body["results"]] == ["alice", "Bob"]
+    second = agent_client.get(body["next"]).json()
+    assert [c["name"] for c in second["results"]] == ["Charlie"]
+    assert second["previous"] is not None
+    assert_error(agent_client.get(CONTACTS, {"page": 99}), 404)
+
+
+def test_limit_is_capped_at_1000(agent_client):
+    make_contact()
+    body = agent_client.get(CONTACTS, {"limit": 5000}).json()
+    assert body["count"] == 1
+
+
+def test_filters_created_by_and_updated_since(agent_client, agent, other_agent):
+    make_contact(actor=agent, name="Mine")
+    make_contact(actor=other_agent, name="Theirs")
+    mine = agent_client.get(CONTACTS, {"created_by": str(agent.id)}).json()
+    assert [c["name"] for c in mine["results"]] == ["Mine"]
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert agent_client.get(CONTACTS, {"updated_since": future}).json()["count"] == 0
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    assert agent_client.get(CONTACTS, {"updated_since": past}).json()["count"] == 2
+    assert_error(agent_client.get(CONTACTS, {"updated_since": "yesterday"}), 400)
+    assert_error(agent_client.get(CONTACTS, {"created_by": "nobody"}), 400)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("zoe", ["Zoë Ünal"]),
+        ("ZOË", ["Zoë Ünal"]),
+        ("unal", ["Zoë Ünal"]),
+        ("Jonathon", ["Jonathan Smith"]),  # a typo
+        ("smith", ["Jonathan Smith"]),
+        ("2345678", ["Jonathan Smith"]),  # phone digits
+        ("+1 (202) 234", ["Jonathan Smith"]),
+        ("nobody", []),
+    ],
+)
+def test_search_is_accent_case_typo_and_digit_tolerant(agent_client, query, expected):
+    make_contact(name="Zoë Ünal", phone="+33698765401")
+    make_contact(name="Jonathan Smith", phone="+12022345678")
+    make_contact(name="Mary Poppins", phone="+4915198765401")
+    for url, param in ((CONTACTS, "search"), (f"{CONTACTS}/search", "q")):
+        body = agent_client.get(url, {param: query}).json()
+        assert [c["name"] for c in body["results"]] == expected, (url, query)
+
+
+def test_list_query_count_does_not_grow_with_rows(agent_client, django_assert_num_queries):
+    for _ in range(3):
+        make_contact()
+    # 1. count  2. page of contacts joined with their creator
+    with django_assert_num_queries(2 + 1):  # + 1: the authenticated user
+        small = agent_client.get(CONTACTS, {"limit": 100})
+    for _ in range(9):
+        make_contact()
+    with django_assert_num_queries(2 + 1):
+        large = agent_client.get(CONTACTS, {"limit": 100})
+    assert len(small.json()["results"]) == 3 and len(large.json()["results"]) == 12
+
+
+def test_contact_calls_newest_first(agent_client, agent):
+    contact = make_contact(actor=agent)
+    older = make_call(user=agent, phone=contact.phone_normalized, started_at="2026-01-01T09:00:00Z")
+    newer = make_call(user=agent, phone=contact.phone_normalized, started_at="2026-01-02T09:00:00Z")
+    make_call(user=agent, phone="+4915112345678")
+    for url in (f"{CONTACTS}/{contact.id}/calls", f"/api/v1/calls/contact/{contact.id}"):
+        body = agent_client.get(url).json()
+        assert [c["id"] for c in body["results"]] == [str(newer.id), str(older.id)], url
+        assert body["count"] == 2
+
+
+def test_contact_calls_query_count_is_constant(agent_client, agent, django_assert_num_queries):
+    contact = make_contact(actor=agent)
+    for n in range(2):
+        make_call(user=agent, phone=contact.phone_normalized, client_call_id=f"a{n}")
+    # 1. user  2. the contact  3. count  4. page of calls
+    with django_assert_num_queries(4):
+        agent_client.get(f"{CONTACTS}/{contact.id}/calls")
+    for n in range(6):
+        make_call(user=agent, phone=contact.phone_normalized, client_call_id=f"b{n}")
+    with django_assert_num_queries(4):
+        body = agent_client.get(f"{CONTACTS}/{contact.id}/calls").json()
+    assert body["count"] == 8
+
+
+def test_anonymous_gets_401(anon_client):
+    assert_error(anon_client.get(CONTACTS), 401, "not_authenticated")
