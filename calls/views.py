@@ -36,9 +36,9 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     )
     def create(self, request, *args, **kwargs):
         payload = request.data
-        items = payload if isinstance(payload, list) else [payload]
-        if isinstance(payload, dict) is False and isinstance(payload, list) is False:
+        if not isinstance(payload, list | dict):
             raise ParseError("Send one call object or an array of calls.")
+        items = payload if isinstance(payload, list) else [payload]
         if len(items) > settings.CALLS_MAX_BATCH:
             raise CallBatchTooLarge(len(items), settings.CALLS_MAX_BATCH)
         now = timezone.now()
