@@ -12,7 +12,7 @@ from contacts.selectors import CONTACT_FIELDS, contact_row_to_dict
 from syncaudit.cursors import Cursor, cursor_decode
 from syncaudit.errors import CursorExpired, InvalidCursor
 from syncaudit.models import ChangeFeed, Device, SyncRecord
-from syncaudit.versioning import CALLS, CONTACTS
+from syncaudit.versioning import CALLS, CONTACTS, feed_ensure
 
 FEED_LIMIT_DEFAULT = 500
 FEED_LIMIT_MAX = 5000
@@ -31,7 +31,11 @@ class FeedPage:
 
 
 def feed_state(feed: str) -> ChangeFeed:
-    return ChangeFeed.objects.get(name=feed)
+    state = ChangeFeed.objects.filter(name=feed).first()
+    if state is None:
+        feed_ensure(feed)
+        state = ChangeFeed.objects.get(name=feed)
+    return state
 
 
 def feed_cursor_check(feed: str, raw: str | None) -> tuple[Cursor, ChangeFeed]:

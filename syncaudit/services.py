@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -20,7 +21,7 @@ from crm.errors import ApiError
 from syncaudit.cursors import Cursor
 from syncaudit.models import ChangeFeed, Device, SyncOutcome, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, feed_cursor_check, feed_read
-from syncaudit.versioning import CALLS, CONTACTS
+from syncaudit.versioning import CALLS, CONTACTS, feed_ensure
 
 ERROR = "error"
 logger = logging.getLogger(__name__)
@@ -260,6 +261,8 @@ def sync_reset_cursors(*, actor=None) -> int:
     """Bump the epoch of every feed: every cursor issued so far is refused (410)."""
     from syncaudit.activity import activity_record
 
+    for name in (CONTACTS, CALLS):
+        feed_ensure(name)
     feeds = list(ChangeFeed.objects.select_for_update().order_by("name"))
     for feed in feeds:
         feed.epoch += 1
@@ -283,9 +286,10 @@ def sync_purge_tombstones(*, actor=None, days: int | None = None) -> int:
 
     days = settings.SYNC_TOMBSTONE_HORIZON_DAYS if days is None else days
     horizon = timezone.now() - timezone.timedelta(days=days)
+    feed_ensure(CONTACTS)
     feed = ChangeFeed.objects.select_for_update().get(name=CONTACTS)
     doomed = Contact.objects.filter(deleted_at__lt=horizon)
-    top = max((c for c in doomed.values_list("version", flat=True)), default=None)
+    top = doomed.aggregate(top=Max("version"))["top"]
     if top is None:
         return 0
     call_version = version_next(CALLS)

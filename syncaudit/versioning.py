@@ -31,15 +31,24 @@ def version_next(feed: str) -> int:
     if not connection.in_atomic_block:
         raise RuntimeError("version_next() must be called inside transaction.atomic()")
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE syncaudit_changefeed SET version = version + 1 WHERE name = %s "
-            "RETURNING version",
-            [feed],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError(f"change feed {feed!r} is missing (migrations not applied?)")
-    return row[0]
+        for _ in range(2):
+            cursor.execute(
+                "UPDATE syncaudit_changefeed SET version = version + 1 WHERE name = %s "
+                "RETURNING version",
+                [feed],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                return row[0]
+            feed_ensure(feed)
+    raise RuntimeError(f"change feed {feed!r} could not be created")
+
+
+def feed_ensure(feed: str) -> None:
+    """Create the feed's row if it is missing (a fresh or flushed database)."""
+    from syncaudit.models import ChangeFeed
+
+    ChangeFeed.objects.bulk_create([ChangeFeed(name=feed)], ignore_conflicts=True)
 
 
 def version_current(feed: str) -> int:

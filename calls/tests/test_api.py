@@ -54,7 +54,7 @@ def test_a_batch_sent_twice_is_stored_once(agent_client):
 def test_overlapping_batches_and_in_batch_repeats(agent_client):
     calls = [call_payload() for _ in range(6)]
     agent_client.post(CALLS, calls[:4], format="json")
-    body = agent_client.post(CALLS, calls[2:] + [calls[5]], format="json").json()
+    body = agent_client.post(CALLS, [*calls[2:], calls[5]], format="json").json()
     assert [r["status"] for r in body["results"]] == [
         "duplicate",
         "duplicate",
