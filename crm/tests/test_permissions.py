@@ -1,0 +1,128 @@
+"""One table: every API endpoint x every kind of caller (pretix-style).
+
+A URL added without a row here fails test_every_api_route_has_a_row."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import Role
+from accounts.tests.factories import UserFactory
+from calls.tests.factories import make_call
+from contacts.tests.factories import make_contact
+from crm.tests_helpers import assert_error
+from syncaudit.models import SyncRecord
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("admin", "manager", "agent", "viewer", "anonymous", "deactivated")
+OK = "ok"  # anything but 401/403/404/5xx
+ALL = dict.fromkeys(("admin", "manager", "agent", "viewer"), OK)
+WRITERS = {"admin": OK, "manager": OK, "agent": OK, "viewer": 403}
+EDITORS = {"admin": OK, "manager": OK, "agent": 403, "viewer": 403}  # contact of someone else
+STAFF = {"admin": OK, "manager": OK, "agent": 403, "viewer": 403}
+ADMINS = {"admin": OK, "manager": 403, "agent": 403, "viewer": 403}
+OWN_RECORDS = {"admin": OK, "manager": OK, "agent": 404, "viewer": 404}  # a manager's record
+PUBLIC = dict.fromkeys(ROLES, OK)
+
+# (route name, method, path template, body, expected by role); anonymous and deactivated
+# callers get 401 unless the row says otherwise.
+MATRIX = [
+    ("auth-login", "post", "/api/v1/auth/login", {}, None),
+    ("auth-refresh", "post", "/api/v1/auth/refresh", {}, None),
+    ("auth-logout", "post", "/api/v1/auth/logout", {}, ALL),
+    ("auth-me", "get", "/api/v1/auth/me", None, ALL),
+    ("user-list", "get", "/api/v1/users", None, ADMINS),
+    ("user-list", "post", "/api/v1/users", {}, ADMINS),
+    ("user-detail", "get", "/api/v1/users/{user}", None, ADMINS),
+    ("user-detail", "patch", "/api/v1/users/{user}", {"name": "n"}, ADMINS),
+    ("user-detail", "delete", "/api/v1/users/{user}", None, ADMINS),
+    ("contact-list", "get", "/api/v1/contacts", None, ALL),
+    ("contact-list", "post", "/api/v1/contacts", {}, WRITERS),
+    ("contact-search", "get", "/api/v1/contacts/search?q=a", None, ALL),
+    ("contact-detail", "get", "/api/v1/contacts/{contact}", None, ALL),
+    ("contact-detail", "put", "/api/v1/contacts/{contact}", {}, EDITORS),
+    ("contact-detail", "patch", "/api/v1/contacts/{contact}", {"name": "n"}, EDITORS),
+    ("contact-detail", "delete", "/api/v1/contacts/{contact}", None, EDITORS),
+    ("contact-calls", "get", "/api/v1/contacts/{contact}/calls", None, ALL),
+    ("call-list", "get", "/api/v1/calls", None, ALL),
+    ("call-list", "post", "/api/v1/calls", [], WRITERS),
+    ("call-detail", "get", "/api/v1/calls/{call}", None, ALL),
+    ("call-for-contact", "get", "/api/v1/calls/contact/{contact}", None, ALL),
+    ("sync-contacts", "get", "/api/v1/sync/contacts", None, ALL),
+    ("sync-calls", "get", "/api/v1/sync/calls", None, ALL),
+    ("sync", "post", "/api/v1/sync", {"device": {"id": "d"}}, ALL),
+    ("sync-audit-list", "get", "/api/v1/sync/audit", None, ALL),
+    ("sync-audit-detail", "get", "/api/v1/sync/audit/{record}", None, OWN_RECORDS),
+    ("device-list", "get", "/api/v1/devices", None, STAFF),
+    ("schema", "get", "/api/v1/schema", None, None),
+    ("docs", "get", "/api/v1/docs", None, None),
+]
+
+
+def _api_route_names():
+    names = set()
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and route.startswith("api/v1/"):
+                if pattern.name and not pattern.name.endswith("-root"):
+                    names.add(pattern.name)
+
+    walk(get_resolver().url_patterns, "")
+    return names
+
+
+def test_every_api_route_has_a_row():
+    assert _api_route_names() == {row[0] for row in MATRIX}
+
+
+@pytest.fixture
+def world():
+    owner = UserFactory(role=Role.AGENT)
+    manager = UserFactory(role=Role.MANAGER)
+    contact = make_contact(actor=owner)
+    call = make_call(user=owner, phone=contact.phone_normalized)
+    record = SyncRecord.objects.create(user=manager, device_ref="m-phone")
+    target = UserFactory(role=Role.AGENT)
+    return {"contact": contact.id, "call": call.id, "record": record.id, "user": target.id}
+
+
+def _client(role):
+    client = APIClient()
+    if role == "anonymous":
+        return client
+    user = UserFactory(role=Role.AGENT if role == "deactivated" else role)
+    token = RefreshToken.for_user(user).access_token
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    if role == "deactivated":
+        user.is_active = False
+        user.save()
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "expected"),
+    MATRIX,
+    ids=[f"{m.upper()} {p}" for _, m, p, _, _ in MATRIX],
+)
+def test_permission_matrix(world, role, name, method, path, body, expected):
+    client = _client(role)
+    url = path.format(**world)
+    kwargs = {"format": "json"} if body is not None else {}
+    response = (
+        getattr(client, method)(url, body, **kwargs)
+        if body is not None
+        else getattr(client, method)(url)
+    )
+    want = (expected or PUBLIC).get(role, 401) if expected is not None else PUBLIC[role]
+    if want == OK:
+        assert response.status_code not in (401, 403, 404), (role, url, response.content[:300])
+        assert response.status_code < 500, (role, url, response.content[:300])
+    else:
+        assert_error(response, want)
