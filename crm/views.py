@@ -1,10 +1,12 @@
 import contextlib
 
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from crm.durability import durability_problems, durability_settings
 from crm.errors import ErrorCode, error_body
 
 
@@ -18,12 +20,14 @@ def healthz(request):
 @never_cache
 @require_GET
 def readyz(request):
-    """Readiness: the database answers a query (a fresh connection is tried every time)."""
+    """Readiness: the database answers (a broken connection is replaced on the next probe),
+    and, in production, runs with the durability settings we rely on."""
     try:
         connection.ensure_connection()
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        durability = durability_settings()
     except Exception:  # any database failure means "not ready"
         # Drop the broken connection so the next probe reconnects once the database is back.
         with contextlib.suppress(Exception):
@@ -31,4 +35,12 @@ def readyz(request):
         return JsonResponse(
             error_body(ErrorCode.SERVICE_UNAVAILABLE, "Database unavailable."), status=503
         )
-    return JsonResponse({"status": "ok", "database": "ok"})
+    problems = durability_problems(durability)
+    body = {"status": "ok", "database": "ok", "durability": durability}
+    if problems and settings.REQUIRE_DURABLE_DATABASE:
+        message = "Database is not durable: " + ", ".join(problems)
+        return JsonResponse(
+            error_body(ErrorCode.SERVICE_UNAVAILABLE, message, {"durability": durability}),
+            status=503,
+        )
+    return JsonResponse(body)

@@ -69,9 +69,13 @@ def _api_route_names():
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and route.startswith("api/v1/"):
-                if pattern.name and not pattern.name.endswith("-root"):
-                    names.add(pattern.name)
+            elif (
+                isinstance(pattern, URLPattern)
+                and route.startswith("api/v1/")
+                and pattern.name
+                and not pattern.name.endswith("-root")
+            ):
+                names.add(pattern.name)
 
     walk(get_resolver().url_patterns, "")
     return names

@@ -87,3 +87,43 @@ def test_a_crash_answers_500_in_the_error_shape_without_a_traceback(agent_client
     error = assert_error(response, 500, "server_error")
     assert "secret internals" not in response.content.decode()
     assert error["message"] == "Internal server error."
+
+
+def test_readyz_reports_durability_and_refuses_an_unsafe_database_in_production(
+    anon_client, settings
+):
+    # The throwaway test cluster runs with fsync off, as a production database never should.
+    settings.REQUIRE_DURABLE_DATABASE = False
+    body = anon_client.get("/readyz").json()
+    assert body["durability"] == {"fsync": "off", "synchronous_commit": "off"}
+    settings.REQUIRE_DURABLE_DATABASE = True
+    error = assert_error(anon_client.get("/readyz"), 503, "service_unavailable")
+    assert "fsync is off" in error["message"]
+
+
+def test_the_deploy_check_fails_on_an_unsafe_database(settings):
+    from django.db import connections
+
+    from crm.durability import check_durability
+
+    settings.REQUIRE_DURABLE_DATABASE = True
+    errors = check_durability(databases=list(connections))
+    assert {e.id for e in errors} == {"crm.E001"}
+    settings.REQUIRE_DURABLE_DATABASE = False
+    assert check_durability(databases=list(connections)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_is_503_while_the_database_is_down_and_recovers(anon_client, settings):
+    from django.db import connection
+
+    settings.REQUIRE_DURABLE_DATABASE = False
+    assert anon_client.get("/readyz").status_code == HTTPStatus.OK
+    real = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"  # nothing listens there: the database is "down"
+    try:
+        assert_error(anon_client.get("/readyz"), 503, "service_unavailable")
+    finally:
+        connection.settings_dict["PORT"] = real
+    assert anon_client.get("/readyz").status_code == HTTPStatus.OK
