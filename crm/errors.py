@@ -11,6 +11,7 @@ from enum import StrEnum
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -98,6 +99,19 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
 
     response = drf_exception_handler(exc, context)
+    if response is None and isinstance(exc, OperationalError | InterfaceError):
+        # The database went away mid-request (restart, failover, killed connection). Nothing
+        # was committed; the client may retry the same request safely.
+        logger.warning("Database unavailable during request: %s", exc)
+        response = Response(
+            error_body(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                "The database is unavailable; retry shortly. Nothing was saved.",
+            ),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+        return response
     if response is None:
         # Unexpected: log with traceback, answer without one.
         logger.exception("Unhandled error in API view", exc_info=exc)

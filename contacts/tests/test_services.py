@@ -2,7 +2,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import close_old_connections
+from django.db import connections
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -218,7 +218,7 @@ def _run_concurrently(functions):
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
         finally:
-            close_old_connections()
+            connections.close_all()
 
     threads = [threading.Thread(target=wrap, args=(fn,)) for fn in functions]
     for thread in threads:

@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 import pytest
 from django.core.management import call_command
-from django.db import close_old_connections, connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -178,7 +178,7 @@ def test_a_cursor_follower_never_misses_a_change_committed_late(client_for):
         except Exception as exc:
             errors.append(exc)
         finally:
-            close_old_connections()
+            connections.close_all()
 
     def fast_writer(contact):
         try:
@@ -187,7 +187,7 @@ def test_a_cursor_follower_never_misses_a_change_committed_late(client_for):
         except Exception as exc:
             errors.append(exc)
         finally:
-            close_old_connections()
+            connections.close_all()
 
     def follower():
         nonlocal cursor
@@ -199,7 +199,7 @@ def test_a_cursor_follower_never_misses_a_change_committed_late(client_for):
         except Exception as exc:
             errors.append(exc)
         finally:
-            close_old_connections()
+            connections.close_all()
 
     reader_thread = threading.Thread(target=follower)
     reader_thread.start()
