@@ -1,0 +1,1 @@
+"""Rerunnable benchmark suite: `python -m bench [--quick]` (see bench/README.md)."""
