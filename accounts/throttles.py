@@ -7,6 +7,8 @@ The address limit is higher than the email limit, so one guessed account locks o
 an office behind one NAT address keeps working.
 """
 
+import hashlib
+
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -38,4 +40,6 @@ class LoginEmailThrottle(_FailureThrottle):
         email = request.data.get("email") if hasattr(request.data, "get") else None
         if not isinstance(email, str) or not email:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": email.strip().lower()[:254]}
+        # Hashed: any bytes a client sends become a safe, fixed-length cache key.
+        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -2,14 +2,15 @@ import django_filters
 
 from calls.models import CallLog, Direction
 from contacts.phones import phone_normalize_or_blank
+from crm.filters import UtcDateTimeFilter
 
 
 class CallFilter(django_filters.FilterSet):
     user = django_filters.UUIDFilter(field_name="user_id")
     contact = django_filters.UUIDFilter(field_name="contact_id")
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt")
     phone = django_filters.CharFilter(method="filter_phone", max_length=64)
 
     class Meta:

@@ -5,7 +5,7 @@ runs in a fraction of the time, with the same messages (see calls/serializers.py
 documented shape)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -60,7 +60,7 @@ def call_validate(item, *, user, now: datetime | None = None) -> tuple[CallInput
     client_call_id = _text(item, "client_call_id", KEY_MAX_LENGTH, errors)
 
     direction = item.get("direction")
-    if direction not in DIRECTIONS:
+    if not isinstance(direction, str) or direction not in DIRECTIONS:
         errors["direction"] = [
             "This field is required."
             if direction is None
@@ -83,6 +83,8 @@ def call_validate(item, *, user, now: datetime | None = None) -> tuple[CallInput
                 errors["started_at"] = ["The timestamp needs a timezone (Z or +hh:mm)."]
             elif started_at > now + settings.CLOCK_SKEW_TOLERANCE:
                 errors["started_at"] = ["This time is in the future."]
+            else:
+                started_at = started_at.astimezone(UTC)
 
     duration = item.get("duration_seconds", 0)
     if isinstance(duration, bool) or not isinstance(duration, int | float):

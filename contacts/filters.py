@@ -2,12 +2,13 @@ import django_filters
 
 from contacts.models import Contact
 from contacts.selectors import contact_search
+from crm.filters import UtcDateTimeFilter
 
 
 class ContactFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=100)
     created_by = django_filters.UUIDFilter(field_name="created_by_id")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Contact

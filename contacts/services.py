@@ -4,7 +4,7 @@ activity record live here and nowhere else."""
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -79,7 +79,7 @@ def contact_clean_created_at(value: datetime | None, *, now: datetime) -> dateti
         raise ValueError("The time needs a timezone (e.g. 2024-05-01T10:00:00Z).")
     if value > now + settings.CLOCK_SKEW_TOLERANCE:
         raise ValueError("This time is in the future.")
-    return value
+    return value.astimezone(UTC)
 
 
 def _validate(item: ContactInput, now: datetime) -> tuple[dict, dict[str, list[str]]]:

@@ -83,6 +83,7 @@ class ContactViewSet(
         page = self.paginate_queryset(call_list().filter(contact=contact))
         return self.get_paginated_response(CallSerializer(page, many=True).data)
 
+    @extend_schema(responses={200: ContactSerializer(many=True)})
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
     def search(self, request):
         return self.list(request)
