@@ -224,6 +224,11 @@ def contact_create(*, actor, item: ContactInput) -> ContactOutcome:
 # --- edit and delete -----------------------------------------------------------------------
 
 
+def _check_base_version(base_version: int | None, current: Contact) -> None:
+    if base_version is not None and base_version > current.version:
+        raise ContactInvalid({"base_version": ["Newer than the server's version of this contact."]})
+
+
 def _lock_for_write(contact_id) -> Contact:
     contact = Contact.objects.select_for_update().select_related("created_by").get(pk=contact_id)
     if contact.deleted_at is not None:
@@ -260,6 +265,7 @@ def contact_update(
 
     version = version_next(CONTACTS)
     current = _lock_for_write(contact.pk)
+    _check_base_version(base_version, current)
     changes = {
         key: [getattr(current, key), value]
         for key, value in new.items()
@@ -301,6 +307,7 @@ def contact_delete(*, actor, contact: Contact, base_version: int | None = None) 
     current = Contact.objects.select_for_update().get(pk=contact.pk)
     if current.deleted_at is not None:
         return ContactOutcome(result=Result.DELETED, contact=current)
+    _check_base_version(base_version, current)
     if base_version is not None and base_version < current.version:
         raise VersionConflict(current)
     current.deleted_at = current.updated_at = timezone.now()

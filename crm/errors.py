@@ -90,6 +90,14 @@ _CODE_FOR = {
 }
 
 
+def error_code_for(exc: exceptions.APIException) -> str:
+    if isinstance(exc, ApiError):
+        return str(exc.error_code)
+    return str(
+        next((c for cls, c in _CODE_FOR.items() if isinstance(exc, cls)), ErrorCode.SERVER_ERROR)
+    )
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
@@ -106,7 +114,7 @@ def api_exception_handler(exc, context):
         response = Response(
             error_body(
                 ErrorCode.SERVICE_UNAVAILABLE,
-                "The database is unavailable; retry shortly. Nothing was saved.",
+                "The database is unavailable; retry shortly (retrying this request is safe).",
             ),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
@@ -120,12 +128,10 @@ def api_exception_handler(exc, context):
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
+    code = error_code_for(exc)
     if isinstance(exc, ApiError):
-        code, message, details = exc.error_code, str(exc.detail), exc.details
+        message, details = str(exc.detail), exc.details
     else:
-        code = next(
-            (c for cls, c in _CODE_FOR.items() if isinstance(exc, cls)), ErrorCode.SERVER_ERROR
-        )
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         if isinstance(exc, exceptions.ValidationError):
             details = _as_details(detail)

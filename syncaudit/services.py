@@ -2,6 +2,7 @@
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import APIException
 
 from calls.services import call_logs_ingest
 from calls.validation import call_validate
@@ -17,8 +19,9 @@ from contacts import services as contact_services
 from contacts.models import Contact
 from contacts.permissions import contact_can_edit
 from contacts.selectors import contact_to_dict
-from crm.errors import ApiError
+from crm.errors import error_code_for
 from syncaudit.cursors import Cursor
+from syncaudit.errors import SyncErrorCode
 from syncaudit.models import ChangeFeed, Device, SyncOutcome, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, feed_cursor_check, feed_read
 from syncaudit.versioning import CALLS, CONTACTS, feed_ensure
@@ -56,84 +59,89 @@ def _parse_created_at(value) -> datetime | None:
     return parsed
 
 
-def _item_error(index: int, item, errors: dict) -> dict:
-    result = {"index": index, "result": ERROR, "errors": errors}
-    if isinstance(item, dict) and isinstance(item.get("client_id"), str | int):
-        result["client_id"] = item["client_id"]
+def _result(index: int, item, result: str, **extra) -> dict:
+    """One per-item answer; ``client_id`` is echoed whatever happened to the item."""
+    answer = {"index": index, "result": result}
+    if isinstance(item, dict) and "client_id" in item:
+        answer["client_id"] = item["client_id"]
+    answer.update(extra)
+    return answer
+
+
+def _error(index: int, item, errors: dict) -> dict:
+    extra = {"errors": errors}
     if isinstance(item, dict) and isinstance(item.get("id"), str):
-        result["id"] = item["id"]
-    return result
+        extra["id"] = item["id"]
+    return _result(index, item, ERROR, **extra)
+
+
+def _push_new_contact(*, user, item: dict):
+    if item.get("deleted"):
+        raise contact_services.ContactInvalid({"deleted": ["A delete needs the contact's id."]})
+    try:
+        created_at = _parse_created_at(item.get("created_at"))
+    except ValueError as exc:
+        raise contact_services.ContactInvalid({"created_at": [str(exc)]}) from None
+    return contact_services.contact_create(
+        actor=user,
+        item=contact_services.ContactInput(
+            name=item.get("name"), phone=item.get("phone"), created_at=created_at
+        ),
+    )
+
+
+def _push_change(*, user, item: dict, contact: Contact, base_version: int):
+    if item.get("deleted") is True:
+        return contact_services.contact_delete(
+            actor=user, contact=contact, base_version=base_version
+        )
+    if contact.deleted_at is not None:
+        raise contact_services.VersionConflict(contact)
+    return contact_services.contact_update(
+        actor=user,
+        contact=contact,
+        name=item.get("name"),
+        phone=item.get("phone"),
+        base_version=base_version,
+    )
 
 
 def _push_contact(*, user, index: int, item) -> tuple[dict, Contact | None]:
     """Apply one pushed contact item in its own transaction. Returns (result, conflict row)."""
     if not isinstance(item, dict):
-        return _item_error(index, item, {"non_field_errors": ["Must be a JSON object."]}), None
+        return _error(index, item, {"non_field_errors": ["Must be a JSON object."]}), None
+    if not user.can_write:
+        return _error(index, item, {"non_field_errors": ["Viewers cannot change contacts."]}), None
     try:
         if "id" not in item:
-            if not user.can_write:
-                raise ApiError(
-                    code="permission_denied",
-                    message="Viewers cannot add contacts.",
-                    status_code=403,
-                )
-            created_at = _parse_created_at(item.get("created_at"))
-            outcome = contact_services.contact_create(
-                actor=user,
-                item=contact_services.ContactInput(
-                    name=item.get("name"), phone=item.get("phone"), created_at=created_at
-                ),
-            )
+            outcome = _push_new_contact(user=user, item=item)
         else:
             base_version = item.get("base_version")
             if isinstance(base_version, bool) or not isinstance(base_version, int):
-                return _item_error(index, item, {"base_version": ["An integer is required."]}), None
+                return _error(index, item, {"base_version": ["An integer is required."]}), None
             contact = (
                 Contact.objects.select_related("created_by").filter(pk=_uuid(item["id"])).first()
             )
             if contact is None:
-                return _item_error(index, item, {"id": ["No such contact."]}), None
+                return _error(index, item, {"id": ["No such contact."]}), None
             if not contact_can_edit(user, contact):
-                return _item_error(
-                    index, item, {"id": ["Only the creator, managers and admins may change it."]}
-                ), None
-            if contact.deleted_at is not None and not item.get("deleted"):
-                return {"index": index, "id": str(contact.pk), "result": "conflict"}, contact
-            if item.get("deleted") is True:
-                outcome = contact_services.contact_delete(
-                    actor=user, contact=contact, base_version=base_version
-                )
-            else:
-                outcome = contact_services.contact_update(
-                    actor=user,
-                    contact=contact,
-                    name=item.get("name"),
-                    phone=item.get("phone"),
-                    base_version=base_version,
-                )
+                message = "Only the creator, managers and admins may change it."
+                return _error(index, item, {"id": [message]}), None
+            outcome = _push_change(user=user, item=item, contact=contact, base_version=base_version)
     except contact_services.VersionConflict as exc:
-        return {"index": index, "id": str(exc.current.pk), "result": "conflict"}, exc.current
+        return _result(index, item, "conflict", id=str(exc.current.pk)), exc.current
     except contact_services.DuplicatePhone as exc:
-        return _item_error(
-            index, item, {"phone": [str(exc.detail)], "contact": [str(exc.existing.pk)]}
-        ), None
+        errors = {"phone": [str(exc.detail)], "contact": [str(exc.existing.pk)]}
+        return _error(index, item, errors), None
     except contact_services.ContactInvalid as exc:
-        return _item_error(index, item, exc.errors), None
-    except ValueError as exc:
-        return _item_error(index, item, {"created_at": [str(exc)]}), None
-    except ApiError as exc:
-        return _item_error(index, item, {"non_field_errors": [str(exc.detail)]}), None
-    result = {"index": index, "id": str(outcome.contact.pk), "result": outcome.result}
-    if "client_id" in item:
-        result["client_id"] = item["client_id"]
+        return _error(index, item, exc.errors), None
+    extra = {"id": str(outcome.contact.pk)}
     if outcome.contact.deleted_at is None:
-        result["contact"] = contact_to_dict(outcome.contact)
-    return result, None
+        extra["contact"] = contact_to_dict(outcome.contact)
+    return _result(index, item, outcome.result, **extra), None
 
 
 def _uuid(value):
-    import uuid
-
     try:
         return uuid.UUID(str(value))
     except ValueError:
@@ -166,6 +174,9 @@ def sync_apply(*, user, request: SyncRequest, record: SyncRecord) -> dict:
     now = timezone.now()
     valid_calls, valid_indexes, call_errors = [], [], {}
     for index, item in enumerate(request.calls):
+        if not user.can_write:
+            call_errors[str(index)] = {"non_field_errors": ["Viewers cannot upload calls."]}
+            continue
         call, errors = call_validate(item, user=user, now=now)
         if errors:
             call_errors[str(index)] = errors
@@ -213,7 +224,7 @@ def sync_run(
     request: SyncRequest | None,
     raw_cursor: str,
     client_address: str | None,
-    parse_error: ApiError | None = None,
+    parse_error: APIException | None = None,
 ) -> dict:
     """Run one POST /sync and write its audit row, also when it fails."""
     started = time.monotonic()
@@ -232,13 +243,11 @@ def sync_run(
         if parse_error is not None:
             raise parse_error
         return sync_apply(user=user, request=request, record=record)
-    except ApiError as exc:
-        record.outcome = (
-            SyncOutcome.CURSOR
-            if exc.error_code in ("invalid_cursor", "cursor_expired")
-            else SyncOutcome.INVALID
-        )
-        record.error_code = str(exc.error_code)
+    except APIException as exc:
+        code = error_code_for(exc)
+        cursor_codes = (SyncErrorCode.INVALID_CURSOR, SyncErrorCode.CURSOR_EXPIRED)
+        record.outcome = SyncOutcome.CURSOR if code in cursor_codes else SyncOutcome.INVALID
+        record.error_code = code
         raise
     except Exception:
         record.outcome = SyncOutcome.ERROR

@@ -1,12 +1,13 @@
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsManagerOrAdmin
-from calls.errors import CallBatchTooLarge
-from crm.errors import ApiError, ErrorCode, PayloadTooLarge
+from crm.errors import PayloadTooLarge
 from syncaudit import selectors, services
 from syncaudit.filters import SyncRecordFilter
 from syncaudit.models import SyncRecord
@@ -46,59 +47,55 @@ class CallFeedView(_FeedView):
     feed = CALLS
 
 
-def _client_address(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 class SyncView(APIView):
     @extend_schema(request=SyncRequestSerializer, responses={200: SyncResponseSerializer})
     def post(self, request):
-        data = request.data if isinstance(request.data, dict) else {}
-        raw_cursor = data.get("cursor") if isinstance(data.get("cursor"), str) else ""
-        serializer = SyncRequestSerializer(data=request.data)
-        sync_request, error = None, None
-        if not isinstance(request.data, dict):
-            error = ApiError(code=ErrorCode.VALIDATION_ERROR, message="Send a JSON object.")
-        elif not serializer.is_valid():
-            from rest_framework.exceptions import ValidationError
-
-            error = ValidationError(serializer.errors)
-        else:
-            v = serializer.validated_data
-            sync_request = services.SyncRequest(
-                device_id=v["device"]["id"],
-                platform=v["device"]["platform"],
-                app_version=v["device"]["app_version"],
-                cursor=v.get("cursor") or None,
-                contacts=v["contacts"],
-                calls=v["calls"],
-                limit=min(v["limit"], selectors.FEED_LIMIT_MAX),
-            )
-            for kind in ("contacts", "calls"):
-                size = len(v[kind])
-                if size > settings.CALLS_MAX_BATCH:
-                    error = CallBatchTooLarge(size, settings.CALLS_MAX_BATCH)
-                    error.detail = f"A sync pushes at most {settings.CALLS_MAX_BATCH} {kind}."
-        if error is not None and not isinstance(error, ApiError):
-            error = _as_api_error(error)
+        """Every call writes an audit row, including the ones refused before any work."""
+        sync_request, error, data = None, None, {}
+        try:
+            data = request.data
+        except RequestDataTooBig:
+            error = PayloadTooLarge()
+        except APIException as exc:  # malformed JSON, wrong content type
+            error = exc
+        if error is None:
+            sync_request, error = _parse_sync_request(data)
+        raw_cursor = data.get("cursor") if isinstance(data, dict) else None
         body = services.sync_run(
             user=request.user,
             request=sync_request,
-            raw_cursor=raw_cursor,
-            client_address=_client_address(request),
+            raw_cursor=raw_cursor if isinstance(raw_cursor, str) else "",
+            client_address=request.META.get("REMOTE_ADDR") or None,
             parse_error=error,
         )
         return Response(body)
 
 
-def _as_api_error(exc) -> ApiError:
-    from crm.errors import _as_details, _flatten_message
-
-    return ApiError(
-        code=ErrorCode.VALIDATION_ERROR,
-        message="Invalid input: " + _flatten_message(exc.detail),
-        details=_as_details(exc.detail),
+def _parse_sync_request(data) -> tuple[services.SyncRequest | None, APIException | None]:
+    if not isinstance(data, dict):
+        return None, ValidationError({"non_field_errors": ["Send a JSON object."]})
+    serializer = SyncRequestSerializer(data=data)
+    if not serializer.is_valid():
+        return None, ValidationError(serializer.errors)
+    v = serializer.validated_data
+    sync_request = services.SyncRequest(
+        device_id=v["device"]["id"],
+        platform=v["device"]["platform"],
+        app_version=v["device"]["app_version"],
+        cursor=v.get("cursor") or None,
+        contacts=v["contacts"],
+        calls=v["calls"],
+        limit=min(v["limit"], selectors.FEED_LIMIT_MAX),
     )
+    limit = settings.CALLS_MAX_BATCH
+    too_many = [kind for kind in ("contacts", "calls") if len(v[kind]) > limit]
+    if too_many:
+        sizes = {kind: len(v[kind]) for kind in too_many}
+        return sync_request, PayloadTooLarge(
+            message=f"A sync pushes at most {limit} contacts and {limit} calls.",
+            details={"limit": limit, **sizes},
+        )
+    return sync_request, None
 
 
 class DeviceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -117,6 +114,3 @@ class SyncRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return SyncRecord.objects.none()
         return selectors.sync_record_list(viewer=self.request.user)
-
-
-__all__ = ["PayloadTooLarge"]

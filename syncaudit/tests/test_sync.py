@@ -263,3 +263,61 @@ def test_audit_list_query_count_is_constant(
         sync(agent_client, device={"id": f"phone-{n}"})
     with django_assert_num_queries(3):
         assert manager_client.get("/api/v1/sync/audit").json()["count"] == 5
+
+
+def test_a_viewers_pushed_calls_are_refused(viewer_client):
+    body = sync(viewer_client, calls=[call_payload()]).json()
+    assert body["calls"]["created"] == 0
+    assert set(body["calls"]["errors"]) == {"0"}
+    assert CallLog.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        ("{not json", "application/json", 400, "parse_error"),
+        ("device=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+        ("[1, 2]", "application/json", 400, "validation_error"),
+    ],
+)
+def test_a_refused_body_is_still_audited(agent_client, agent, data, content_type, status, code):
+    response = agent_client.post(SYNC, data=data, content_type=content_type)
+    assert_error(response, status, code)
+    record = SyncRecord.objects.get()
+    assert (record.user, record.outcome, record.error_code) == (agent, "invalid", code)
+
+
+def test_a_base_version_from_the_future_is_an_error(agent_client, agent):
+    contact = make_contact(actor=agent)
+    body = sync(
+        agent_client,
+        contacts=[{"id": str(contact.id), "base_version": contact.version + 100, "name": "X"}],
+    ).json()
+    [result] = body["contacts"]["results"]
+    assert result["result"] == "error" and "base_version" in result["errors"]
+
+
+def test_a_delete_without_an_id_is_an_error_not_a_create(agent_client):
+    body = sync(
+        agent_client, contacts=[{"name": "X", "phone": "+12022345678", "deleted": True}]
+    ).json()
+    assert body["contacts"]["results"][0]["result"] == "error"
+    assert Contact.objects.count() == 0
+
+
+def test_conflicts_echo_the_client_id(agent_client, agent):
+    contact = make_contact(actor=agent)
+    base = contact.version
+    contact_update(actor=agent, contact=contact, name="Server")
+    body = sync(
+        agent_client,
+        contacts=[
+            {"id": str(contact.id), "base_version": base, "name": "Phone", "client_id": "L9"}
+        ],
+    ).json()
+    assert body["contacts"]["results"][0] == {
+        "index": 0,
+        "result": "conflict",
+        "client_id": "L9",
+        "id": str(contact.id),
+    }

@@ -1,0 +1,126 @@
+"""Sync bookkeeping in the back-office: all read-only. Feeds, devices and sync records are
+written by the sync endpoint and the operator commands, the activity log by the services."""
+
+import re
+from datetime import timedelta
+
+from django.contrib import admin
+from django.db.models import Q
+from django.utils import timezone
+
+from syncaudit.models import Activity, ChangeFeed, Device, SyncRecord
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs and counters are evidence: viewable, never edited or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChangeFeed)
+class ChangeFeedAdmin(ReadOnlyAdmin):
+    list_display = ("name", "version", "epoch", "purged_through", "purged_at")
+
+
+class NotSyncedForFilter(admin.SimpleListFilter):
+    """Phones that have gone quiet (or never completed a sync)."""
+
+    title = "not synced for"
+    parameter_name = "not_synced_for"
+
+    def lookups(self, request, model_admin):
+        return (("1", "1 day"), ("7", "7 days"), ("30", "30 days"))
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("1", "7", "30"):
+            return queryset
+        cutoff = timezone.now() - timedelta(days=int(self.value()))
+        return queryset.filter(Q(last_sync_at__lt=cutoff) | Q(last_sync_at__isnull=True))
+
+
+def version_key(version: str) -> tuple:
+    """ "1.10.2" sorts after "1.9.7": compare the numbers, not the text."""
+    return (tuple(int(n) for n in re.findall(r"\d+", version)), version)
+
+
+class AppVersionFilter(admin.SimpleListFilter):
+    """Each app version seen, newest first, and "older than the latest seen": the phones that
+    have not updated yet."""
+
+    title = "app version"
+    parameter_name = "app_version"
+    OUTDATED = "outdated"
+
+    def lookups(self, request, model_admin):
+        versions = sorted(
+            set(Device.objects.exclude(app_version="").values_list("app_version", flat=True)),
+            key=version_key,
+            reverse=True,
+        )
+        self.latest = versions[0] if versions else None
+        if not versions:
+            return ()
+        return ((self.OUTDATED, f"Older than {self.latest}"), *((v, v) for v in versions))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.OUTDATED:
+            return queryset.exclude(app_version=self.latest) if self.latest else queryset
+        if value:
+            return queryset.filter(app_version=value)
+        return queryset
+
+
+@admin.register(Device)
+class DeviceAdmin(ReadOnlyAdmin):
+    list_display = ("device_id", "user", "platform", "app_version", "first_seen", "last_sync_at")
+    list_select_related = ("user",)
+    list_filter = (NotSyncedForFilter, AppVersionFilter, "platform")
+    search_fields = ("device_id", "user__email", "user__name")
+
+
+@admin.register(SyncRecord)
+class SyncRecordAdmin(ReadOnlyAdmin):
+    list_display = (
+        "started_at",
+        "user",
+        "device_ref",
+        "app_version",
+        "outcome",
+        "contacts_pushed",
+        "calls_pushed",
+        "changes_pulled",
+        "conflicts",
+        "errors",
+        "duration_ms",
+    )
+    list_select_related = ("user",)
+    list_filter = ("outcome", "user")
+    date_hierarchy = "started_at"
+    search_fields = ("device_ref", "user__email", "error_code")
+    show_full_result_count = False
+
+    @admin.display(description="conflicts", ordering="contacts_conflict")
+    def conflicts(self, obj: SyncRecord) -> int:
+        return obj.contacts_conflict
+
+    @admin.display(description="errors")
+    def errors(self, obj: SyncRecord) -> int:
+        return obj.contacts_error + obj.calls_error
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "actor", "action", "object_type", "object_repr")
+    list_select_related = ("actor",)
+    list_filter = ("action", "object_type")
+    search_fields = ("object_repr", "object_id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
