@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format setup superuser bench bench-quick clean
+.PHONY: run test lint format setup superuser bench bench-quick backup restore clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+## Back up / restore PostgreSQL (DATABASE_URL): make backup [FILE=...], make restore FILE=...
+backup: $(STAMP)
+	$(BIN)/python manage.py backup $(FILE)
+
+restore: $(STAMP)
+	$(BIN)/python manage.py restore $(FILE)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,51 @@
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from calls.models import CallLog
+from calls.tests.factories import make_call
+from contacts.models import Contact
+from contacts.tests.factories import make_contact
+from syncaudit.models import ChangeFeed, SyncRecord
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _snapshot():
+    return {
+        "users": set(User.objects.values_list("id", "email", "role")),
+        "contacts": set(
+            Contact.objects.values_list("id", "name", "phone_normalized", "version", "deleted_at")
+        ),
+        "calls": set(CallLog.objects.values_list("id", "contact_id", "started_at")),
+        "syncs": set(SyncRecord.objects.values_list("id", flat=True)),
+    }
+
+
+def test_backup_wipe_restore_finds_every_row(tmp_path, agent):
+    for n in range(5):
+        contact = make_contact(actor=agent, name=f"Person {n}")
+        make_call(user=agent, phone=contact.phone_normalized)
+    make_call(user=agent, phone="Private")
+    SyncRecord.objects.create(user=agent, device_ref="phone")
+    before = _snapshot()
+    epoch = ChangeFeed.objects.get(name="contacts").epoch
+    dump = tmp_path / "crm.dump"
+
+    call_command("backup", str(dump), verbosity=0)
+    assert dump.stat().st_size > 0
+    CallLog.objects.all().delete()
+    Contact.objects.all().delete()
+    SyncRecord.objects.all().delete()
+    assert Contact.objects.count() == 0
+
+    call_command("restore", str(dump), yes=True, verbosity=0)
+    assert _snapshot() == before
+    assert ChangeFeed.objects.get(name="contacts").epoch == epoch + 1  # old cursors refused
+
+
+def test_restore_refuses_a_missing_file(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("restore", str(tmp_path / "nope.dump"), yes=True)
