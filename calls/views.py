@@ -15,6 +15,7 @@ from calls.selectors import call_list
 from calls.serializers import CallSerializer, CallUploadResultSerializer, CallUploadSerializer
 from calls.validation import call_validate
 from contacts.models import Contact
+from crm.pagination import PageOrKeysetPagination
 from crm.routers import UUID_PATTERN
 
 
@@ -23,6 +24,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     permission_classes = [ReadOnlyForViewers]
     serializer_class = CallSerializer
+    pagination_class = PageOrKeysetPagination
     filterset_class = CallFilter
     lookup_value_regex = UUID_PATTERN
 

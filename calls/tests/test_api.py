@@ -226,3 +226,25 @@ def test_calls_are_append_only(agent_client, agent):
 def test_unknown_ids_are_404(agent_client):
     assert_error(agent_client.get(f"{CALLS}/not-a-uuid"), 404)
     assert_error(agent_client.get(f"{CALLS}/contact/00000000-0000-0000-0000-000000000000"), 404)
+
+
+def test_keyset_paging_walks_every_call_once_newest_first(agent_client, agent):
+    made = [make_call(user=agent) for _ in range(7)]
+    # Two calls at the same instant must still both come out.
+    make_call(user=agent, started_at=made[3].started_at.isoformat(), direction="missed")
+    url, seen = f"{CALLS}?cursor=&limit=3", []
+    while url:
+        body = agent_client.get(url).json()
+        assert "count" not in body
+        seen += [(c["started_at"], c["id"]) for c in body["results"]]
+        url = body["next"]
+    assert len(seen) == len(set(seen)) == 8
+    assert seen == sorted(seen, reverse=True)
+
+
+def test_keyset_paging_respects_filters(agent_client, agent, other_agent):
+    make_call(user=agent)
+    make_call(user=other_agent)
+    body = agent_client.get(CALLS, {"cursor": "", "user": str(agent.id)}).json()
+    assert [c["user"] for c in body["results"]] == [str(agent.id)]
+    assert_error(agent_client.get(CALLS, {"cursor": "garbage"}), 400, "invalid_cursor")
