@@ -2,7 +2,6 @@
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import Role, User
@@ -72,8 +71,3 @@ def user_update(
 def user_deactivate(*, actor: User | None, user: User) -> User:
     """Deleting a user keeps their contacts, calls and history: it only switches them off."""
     return user_update(actor=actor, user=user, is_active=False)
-
-
-def user_record_login(*, user: User) -> None:
-    # Bookkeeping, not a domain change: no activity record.
-    User.objects.filter(pk=user.pk).update(last_login=timezone.now())

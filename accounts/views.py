@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import AuthenticationFailed
@@ -10,6 +11,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import selectors, services
+from accounts.lockout import lockout_seconds
 from accounts.permissions import IsAdminRole
 from accounts.serializers import (
     LoginResponseSerializer,
@@ -45,17 +47,26 @@ class LoginView(_PublicView):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(
-            request,
+            request._request,  # django-axes reads the address and records failures on it
             email=serializer.validated_data["email"].strip(),
             password=serializer.validated_data["password"],
         )
+        if getattr(request._request, "axes_locked_out", False):
+            raise ApiError(
+                code="locked_out",
+                message="Too many failed sign-ins for this account from this address; "
+                "try again later.",
+                status_code=429,
+                details={"retry_after_seconds": lockout_seconds()},
+            )
         if user is None:
             for throttle in self.get_throttles():
                 throttle.record_failure(request, self)
             # Same message for an unknown email and a wrong password.
             raise AuthenticationFailed(BAD_CREDENTIALS)
         refresh = RefreshToken.for_user(user)
-        services.user_record_login(user=user)
+        # Django's own signal: updates last_login and tells django-axes to reset the failures.
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
         return Response(
             {
                 "access": str(refresh.access_token),

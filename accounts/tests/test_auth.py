@@ -40,6 +40,8 @@ def test_it_logs_in_with_email_and_password():
     me = bearer(body["access"]).get(ME)
     assert me.status_code == HTTPStatus.OK
     assert me.json()["id"] == str(user.id)
+    user.refresh_from_db()
+    assert user.last_login is not None
 
 
 def test_it_gives_the_same_answer_for_unknown_email_and_wrong_password():
@@ -182,3 +184,63 @@ def test_it_rejects_an_unsigned_token():
 def test_there_is_no_signup_endpoint(anon_client):
     for path in ("/api/v1/auth/register", "/api/v1/auth/signup", "/api/v1/register"):
         assert_error(anon_client.post(path, {}, format="json"), 404)
+
+
+@pytest.fixture
+def generous_throttles(settings):
+    """Lift the per-minute throttles so the longer lockout can be seen on its own."""
+    from rest_framework.settings import api_settings
+
+    from accounts import throttles
+
+    rates = {"login_ip": "1000/min", "login_email": "1000/min"}
+    for cls in (throttles.LoginAddressThrottle, throttles.LoginEmailThrottle):
+        cls.THROTTLE_RATES = rates
+    yield
+    for cls in (throttles.LoginAddressThrottle, throttles.LoginEmailThrottle):
+        cls.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
+
+def test_repeated_failures_lock_the_account_from_that_address_only(generous_throttles, settings):
+    settings.AXES_FAILURE_LIMIT = 4
+    UserFactory(email="anna@example.com")
+    client = APIClient()
+    for _ in range(4):
+        login(client, "anna@example.com", "wrong", REMOTE_ADDR="10.0.0.1")
+    error = assert_error(
+        login(client, "anna@example.com", REMOTE_ADDR="10.0.0.1"), 429, "locked_out"
+    )
+    assert error["details"]["retry_after_seconds"] == 15 * 60
+    # The same account from another address, and a colleague behind the same address: fine.
+    assert login(client, "anna@example.com", REMOTE_ADDR="10.0.0.2").status_code == 200
+    UserFactory(email="bob@example.com")
+    assert login(client, "bob@example.com", REMOTE_ADDR="10.0.0.1").status_code == 200
+
+
+def test_a_locked_account_is_refused_before_the_password_is_hashed(
+    generous_throttles, settings, monkeypatch
+):
+    settings.AXES_FAILURE_LIMIT = 2
+    UserFactory(email="anna@example.com")
+    client = APIClient()
+    for _ in range(2):
+        login(client, "anna@example.com", "wrong")
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("the password was hashed for a locked account")
+
+    monkeypatch.setattr(MD5PasswordHasher, "verify", no_hashing)
+    assert_error(login(client, "anna@example.com"), 429, "locked_out")
+
+
+def test_a_success_resets_the_failure_count(generous_throttles, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    UserFactory(email="anna@example.com")
+    client = APIClient()
+    for _ in range(2):
+        login(client, "anna@example.com", "wrong")
+    assert login(client, "anna@example.com").status_code == 200
+    for _ in range(2):
+        login(client, "anna@example.com", "wrong")
+    assert login(client, "anna@example.com").status_code == 200
