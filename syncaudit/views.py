@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsManagerOrAdmin
 from crm.errors import PayloadTooLarge
 from syncaudit import selectors, services
+from syncaudit.errors import InvalidCursor
 from syncaudit.filters import SyncRecordFilter
 from syncaudit.models import SyncRecord
 from syncaudit.serializers import (
@@ -33,7 +34,10 @@ class _FeedView(APIView):
     @extend_schema(parameters=_FEED_PARAMS, responses={200: FeedPageSerializer})
     def get(self, request):
         query = FeedQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        if not query.is_valid():
+            if "cursor" in query.errors:
+                raise InvalidCursor()
+            raise ValidationError(query.errors)
         cursor, _ = selectors.feed_cursor_check(self.feed, query.validated_data.get("cursor"))
         page = selectors.feed_read(self.feed, cursor, limit=query.validated_data["limit"])
         return Response({"changes": page.changes, "cursor": page.cursor, "has_more": page.has_more})
