@@ -241,3 +241,15 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Optional error reporting. Off unless SENTRY_DSN is set; no personal data is sent.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"),
+        send_default_pii=False,
+        traces_sample_rate=0.0,
+    )

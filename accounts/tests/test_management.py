@@ -60,3 +60,11 @@ def test_a_misspelt_boolean_is_an_error():
     result = _run_manage("check", DJANGO_DEBUG="ture")
     assert result.returncode != 0
     assert "neither true nor false" in result.stderr
+
+
+def test_sentry_is_off_by_default_and_on_with_a_dsn():
+    probe = "import sentry_sdk; print(sentry_sdk.get_client().is_active())"
+    off = _run_manage("shell", "-c", probe, SENTRY_DSN="")
+    assert off.stdout.strip().splitlines()[-1] == "False", off.stderr
+    on = _run_manage("shell", "-c", probe, SENTRY_DSN="https://public@sentry.invalid/1")
+    assert on.stdout.strip().splitlines()[-1] == "True", on.stderr
