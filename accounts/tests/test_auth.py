@@ -244,3 +244,16 @@ def test_a_success_resets_the_failure_count(generous_throttles, settings):
     for _ in range(2):
         login(client, "anna@example.com", "wrong")
     assert login(client, "anna@example.com").status_code == 200
+
+
+def test_a_password_change_ends_existing_sessions(admin_client):
+    user = UserFactory(email="anna@example.com")
+    tokens = login(APIClient(), "anna@example.com").json()
+    new_password = "another-Long-passphrase-99"
+    response = admin_client.patch(
+        f"/api/v1/users/{user.id}", {"password": new_password}, format="json"
+    )
+    assert response.status_code == 200
+    assert_error(bearer(tokens["access"]).get(ME), 401)
+    assert_error(APIClient().post(REFRESH, {"refresh": tokens["refresh"]}, format="json"), 401)
+    assert login(APIClient(), "anna@example.com", new_password).status_code == 200
