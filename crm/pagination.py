@@ -53,6 +53,12 @@ class PageOrKeysetPagination(PageLimitPagination):
             return self._delegate.get_paginated_response(data)
         return super().get_paginated_response(data)
 
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        # Keyset pages have no count.
+        paginated["required"] = [key for key in paginated.get("required", []) if key != "count"]
+        return paginated
+
     def get_schema_operation_parameters(self, view):
         return [
             *super().get_schema_operation_parameters(view),
