@@ -1,0 +1,432 @@
+"""The shared contact book in the back-office.
+
+Every write goes through contacts.services, like the API's: adding runs the older-wins rule,
+editing takes a new version and relinks calls, deleting leaves a tombstone for the phones' sync.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
+
+from calls.selectors import call_list
+from contacts.errors import ContactGone, ContactInvalid, DuplicatePhone, VersionConflict
+from contacts.models import Contact
+from contacts.phones import InvalidPhone, phone_digits, phone_normalize
+from contacts.resources import ContactResource, template_csv
+from contacts.services import (
+    ContactInput,
+    Result,
+    contact_clean_created_at,
+    contact_clean_name,
+    contact_create,
+    contact_delete,
+    contact_update,
+)
+from syncaudit.models import Activity
+
+RECENT_CALLS = 20
+HISTORY_ROWS = 50
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    """Deleted contacts are tombstones kept for the phones' sync; the list hides them unless
+    asked, so the default is "No" rather than Django's "All"."""
+
+    title = "deleted"
+    parameter_name = "deleted"
+    _choices = (("no", "No"), ("yes", "Yes"), ("all", "All"))
+
+    def lookups(self, request, model_admin):
+        return self._choices
+
+    def choices(self, changelist):
+        current = self.value() or "no"
+        for value, label in self._choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "no"
+        if value == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        if value == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+class ContactAdminForm(forms.ModelForm):
+    """Field checks call the services' own validators, so the admin shows the same messages
+    as the API next to the field; the service validates again when it writes."""
+
+    # The version the editor saw: a save over someone else's newer edit is refused.
+    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Contact
+        fields = ("name", "phone", "created_at", "created_by")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "created_at" in self.fields:
+            self.fields["created_at"].required = False
+            self.fields["created_at"].help_text = (
+                "When the contact was first saved; leave empty for now. The older record wins "
+                "when a contact with this number already exists."
+            )
+        if "created_by" in self.fields:
+            self.fields["created_by"].required = False
+            self.fields["created_by"].help_text = "Leave empty for yourself."
+        if self.instance.pk is not None:
+            self.fields["base_version"].initial = self.instance.version
+
+    def clean_name(self):
+        try:
+            return contact_clean_name(self.cleaned_data["name"])
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"]
+        try:
+            phone_normalize(phone)
+        except InvalidPhone as exc:
+            raise ValidationError(str(exc)) from None
+        return phone.strip()
+
+    def clean_created_at(self):
+        value = self.cleaned_data.get("created_at")
+        if value is None:
+            return None
+        try:
+            return contact_clean_created_at(value, now=timezone.now())
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def _adopt(obj: Contact, saved: Contact) -> None:
+    """The admin keeps hold of the object its form built; make it the row the service saved
+    (for an add that resolved to an existing contact, that is another row)."""
+    for model_field in Contact._meta.concrete_fields:
+        setattr(obj, model_field.attname, getattr(saved, model_field.attname))
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+    obj._state.fields_cache = dict(saved._state.fields_cache)
+
+
+@admin.register(Contact)
+class ContactAdmin(ImportExportModelAdmin):
+    form = ContactAdminForm
+    resource_classes = [ContactResource]
+    import_formats = [CSV, XLSX]
+    export_formats = [CSV, XLSX]
+    import_template_name = "admin/contacts/contact/import.html"
+    import_export_change_list_template = "admin/contacts/contact/change_list_import_export.html"
+    # Imports are recorded in the activity log by contacts_upsert (one row per contact);
+    # a second copy in Django's LogEntry table would only double the write.
+    skip_admin_log = True
+
+    list_display = (
+        "name",
+        "phone_normalized",
+        "creator",
+        "created_at",
+        "updated_at",
+        "version",
+        "deleted",
+    )
+    list_select_related = ("created_by",)
+    list_filter = (DeletedFilter, "created_by", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("name", "phone", "phone_normalized")
+    search_help_text = "Name, or a phone number in any format (its digits are matched)."
+    autocomplete_fields = ("created_by",)
+    list_per_page = 100
+
+    # --- lists and pages ---------------------------------------------------------------
+
+    def get_queryset(self, request):
+        # All rows, tombstones included (DeletedFilter hides them by default).
+        return Contact.objects.select_related("created_by")
+
+    @admin.display(description="created by", ordering="created_by__email")
+    def creator(self, obj: Contact) -> str:
+        return obj.created_by.email
+
+    @admin.display(description="deleted", boolean=True, ordering="deleted_at")
+    def deleted(self, obj: Contact) -> bool:
+        return obj.deleted_at is not None
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's substring search, plus the digits of a number typed in any format
+        ("(202) 555-0101" finds +12025550101)."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        digits = phone_digits(search_term)
+        if len(digits) >= 3:
+            results = results | queryset.filter(phone_normalized__contains=digits)
+        return results, may_have_duplicates
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ((None, {"fields": ("name", "phone", "created_at", "created_by")}),)
+        return (
+            (None, {"fields": ("name", "phone", "phone_normalized", "base_version")}),
+            (
+                "Record",
+                {"fields": ("created_by", "created_at", "updated_at", "version", "deleted_at")},
+            ),
+            ("Recent calls", {"fields": ("recent_calls",)}),
+            ("History", {"fields": ("history",)}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (
+            "phone_normalized",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "version",
+            "deleted_at",
+            "recent_calls",
+            "history",
+        )
+
+    @admin.display(description=f"last {RECENT_CALLS} calls")
+    def recent_calls(self, obj: Contact):
+        # One query, whatever the number of calls shown.
+        calls = list(call_list().filter(contact=obj).select_related("user")[:RECENT_CALLS])
+        if not calls:
+            return "No calls."
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{} s</td></tr>',
+            (
+                (
+                    reverse("admin:calls_calllog_change", args=[call.pk]),
+                    _when(call.started_at),
+                    call.get_direction_display(),
+                    call.user.email,
+                    call.phone,
+                    call.duration_seconds,
+                )
+                for call in calls
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>started</th><th>direction</th><th>user</th><th>phone</th>"
+            "<th>duration</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="activity")
+    def history(self, obj: Contact):
+        # One query: the (object_type, object_id, -created_at) index answers it.
+        entries = list(
+            Activity.objects.filter(object_type="contact", object_id=str(obj.pk))
+            .select_related("actor")
+            .order_by("-created_at", "-id")[:HISTORY_ROWS]
+        )
+        if not entries:
+            return "No recorded activity."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    _when(entry.created_at),
+                    entry.actor.email if entry.actor else "system",
+                    entry.action,
+                    _changes_text(entry.changes),
+                )
+                for entry in entries
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>when</th><th>who</th><th>action</th><th>changes</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    # --- permissions: tombstones are read-only --------------------------------------------
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.deleted_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.deleted_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    # --- writes through the services --------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            outcome = contact_update(
+                actor=request.user,
+                contact=obj,
+                name=data["name"],
+                phone=data["phone"],
+                base_version=data.get("base_version"),
+            )
+        else:
+            outcome = contact_create(
+                actor=request.user,
+                item=ContactInput(
+                    name=data["name"],
+                    phone=data["phone"],
+                    created_at=data.get("created_at"),
+                    created_by=data.get("created_by") or request.user,
+                ),
+            )
+        _adopt(obj, outcome.contact)
+        obj._service_result = outcome.result
+
+    def log_addition(self, request, obj, message):
+        # Adding a number the book already holds creates nothing: no "added" entry.
+        if getattr(obj, "_service_result", Result.CREATED) == Result.CREATED:
+            return super().log_addition(request, obj, message)
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        result = getattr(obj, "_service_result", Result.CREATED)
+        if result == Result.CREATED:
+            return super().response_add(request, obj, post_url_continue)
+        if result == Result.EXISTING:
+            message = (
+                "A contact with this number already exists and is as old or older, so it was "
+                "kept unchanged: “{}”. Nothing was added."
+            )
+        else:
+            message = (
+                "A younger contact held this number; it now takes this contact's name, creator "
+                "and creation time (the older record wins): “{}”."
+            )
+        self.message_user(request, format_html(message, obj), messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:contacts_contact_change", args=[obj.pk]))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The service refuses some edits only when it writes (under its lock): another contact
+        holds the number, or someone saved a newer version meanwhile. Nothing was saved; say so
+        and reopen the page."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DuplicatePhone as exc:
+            url = reverse("admin:contacts_contact_change", args=[exc.existing.pk])
+            self.message_user(
+                request,
+                format_html(
+                    'Not saved: <a href="{}">{}</a> already has this phone number.',
+                    url,
+                    exc.existing,
+                ),
+                messages.ERROR,
+            )
+        except VersionConflict:
+            self.message_user(
+                request,
+                "Not saved: someone changed this contact after you opened it. "
+                "Here is the current version; make your change again.",
+                messages.ERROR,
+            )
+        except (ContactGone, ContactInvalid) as exc:
+            self.message_user(request, f"Not saved: {exc.detail}", messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request, obj):
+        contact_delete(actor=request.user, contact=obj)
+
+    def delete_queryset(self, request, queryset):
+        # One service call per contact: each gets its own version and activity record.
+        for contact in queryset:
+            contact_delete(actor=request.user, contact=contact)
+
+    # --- import / export ------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "import-template/",
+                self.admin_site.admin_view(self.import_template_view),
+                name="contacts_contact_import_template",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_template_view(self, request):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="contacts-import-template.csv"'
+        return response
+
+    def has_import_permission(self, request):
+        return super().has_import_permission(request) and self.has_add_permission(request)
+
+    def get_import_context_data(self, **kwargs):
+        return {
+            **super().get_import_context_data(**kwargs),
+            "default_region": settings.PHONE_DEFAULT_REGION,
+        }
+
+    def add_success_message(self, result, request):
+        totals = result.outcome_totals
+        self.message_user(
+            request,
+            f"Imported {sum(totals.values())} rows: {totals[Result.CREATED]} created, "
+            f"{totals[Result.EXISTING]} already existed (the older record was kept), "
+            f"{totals[Result.REPLACED]} replaced by an older record.",
+            messages.SUCCESS,
+        )
+
+    def process_result(self, result, request):
+        """The confirm step imports the whole file or nothing. Should the file no longer pass
+        (it is checked again, against the database as it is now), show why instead of
+        announcing an import that did not happen."""
+        if not (result.has_errors() or result.has_validation_errors()):
+            return super().process_result(result, request)
+        form_class = self.get_import_form_class(request)
+        form = form_class(self.get_import_formats(), self.get_import_resource_classes(request))
+        context = {
+            **self.admin_site.each_context(request),
+            **self.get_import_context_data(),
+            "title": "Import",
+            "form": form,
+            "opts": self.model._meta,
+            "media": self.media + form.media,
+            "result": result,
+            "fields_list": [],
+            "import_error_display": self.import_error_display,
+        }
+        self.message_user(request, "Nothing was imported.", messages.ERROR)
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.import_template_name], context)
+
+
+def _changes_text(changes) -> str:
+    if not isinstance(changes, dict) or not changes:
+        return ""
+    parts = []
+    for key, value in changes.items():
+        if isinstance(value, list) and len(value) == 2:
+            parts.append(f"{key}: {value[0]} → {value[1]}")
+        else:
+            parts.append(f"{key}: {value}")
+    return "; ".join(parts)

@@ -1,0 +1,343 @@
+"""Contacts in and out of spreadsheets: the admin's import/export and `manage.py import_contacts`.
+
+An import decides nothing by itself. Rows are read into ``ContactInput`` and handed to
+``contacts.services.contacts_upsert``, which validates, normalises the number and applies the
+older-wins rule (inside the file and against the database) exactly as the API does. This module
+only translates cells into inputs and the service's answers and errors back into rows.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+from import_export import fields, resources
+from import_export.results import Error, Result, RowResult
+
+from accounts.models import User
+from contacts.errors import ContactBatchInvalid
+from contacts.models import Contact
+from contacts.services import ContactInput, ContactOutcome, contacts_upsert
+from contacts.services import Result as Outcome
+from crm.timefmt import iso_utc
+
+# The columns of an import file, in template order. Extra columns (an export's id,
+# phone_normalized, version) are ignored, so an export can be edited and imported again.
+IMPORT_COLUMNS = ("name", "phone", "created_at", "created_by_email")
+REQUIRED_COLUMNS = ("name", "phone")
+EXPORT_COLUMNS = ("id", "name", "phone", "phone_normalized", "created_at", "created_by_email")
+TEMPLATE_EXAMPLE = {
+    "name": "Ada Lovelace",
+    "phone": "+1 202 200 0143",
+    "created_at": "2024-05-01T09:30:00Z",
+    "created_by_email": "",
+}
+
+# How many rows of a preview the admin renders (the totals always count every row).
+PREVIEW_ROWS = 1000
+
+
+# --- spreadsheet formula injection ------------------------------------------------------------
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# "+12025550101" or "+1 (202) 555-0101": a number, not a formula. Escaping it would corrupt
+# every phone column for nothing: a spreadsheet can only *compute* such a cell, never call a
+# function, open a link or run a command (that needs letters, quotes or a pipe).
+_PLAIN_NUMBER = re.compile(r"\+[\d ().-]*\d[\d ().-]*")
+
+
+def spreadsheet_safe(value):
+    """Return ``value`` so that no spreadsheet reads it as a formula (OWASP "CSV injection").
+
+    A text cell starting with =, +, -, @, tab or CR gets a leading apostrophe, which spreadsheets
+    treat as "this is text". The rule looks at the content, not the column: a contact's name or
+    its phone number *as entered* can both hold ``=HYPERLINK(...)`` (the phone parser reads the
+    digits out of surrounding text), while E.164 numbers and other plain "+digits" stay intact.
+
+    django-import-export's own IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT is not used: it only
+    handles "=", deletes it instead of quoting, turns every cell (numbers too) into text and
+    rebuilds the dataset row by row from the front (quadratic on large exports).
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_PREFIXES)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+class SpreadsheetSafeMixin:
+    """For export resources: every exported text cell goes through spreadsheet_safe()."""
+
+    def export_field(self, field, instance, **kwargs):
+        return spreadsheet_safe(super().export_field(field, instance, **kwargs))
+
+
+# --- reading rows -------------------------------------------------------------------------------
+
+
+class ImportFileInvalid(ValueError):
+    """The file as a whole cannot be imported (e.g. a required column is missing)."""
+
+
+def import_headers(raw_headers: Iterable) -> list[str]:
+    """Header cells as column names: trimmed, lower case, spaces as underscores."""
+    headers = [str(h or "").strip().lower().replace(" ", "_") for h in raw_headers or []]
+    missing = [column for column in REQUIRED_COLUMNS if column not in headers]
+    if missing:
+        raise ImportFileInvalid(
+            f"The file has no {' or '.join(missing)} column. The first row must name the "
+            f"columns: {', '.join(IMPORT_COLUMNS)} (download the template)."
+        )
+    return headers
+
+
+def _text(value) -> str:
+    """A cell as text. Spreadsheets hand over numbers for digit-only cells (a phone typed as
+    12025550143 arrives as an int or a float)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else str(value)
+
+
+def _created_at(value) -> datetime | None:
+    """ISO 8601 text, or a spreadsheet date cell. Spreadsheet cells carry no timezone; they are
+    read as UTC. Text without a timezone is passed on and refused by the service's validation."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    text = _text(value).strip()
+    if not text:
+        return None
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValueError("Not an ISO 8601 timestamp (e.g. 2024-05-01T10:00:00Z).")
+    return parsed
+
+
+class ContactRowReader:
+    """Turns rows of one file into ContactInput, resolving created_by_email to users.
+
+    Kept across the batches of a file so each creator email is looked up once.
+    """
+
+    def __init__(self, *, actor: User, headers: Iterable):
+        self.actor = actor
+        self.headers = import_headers(headers)
+        self._users: dict[str, User | None] = {}
+
+    def _load_users(self, emails: set[str]) -> None:
+        unknown = emails - self._users.keys()
+        if not unknown:
+            return
+        found = {u.email: u for u in User.objects.filter(email__in=unknown)}
+        for email in unknown:
+            self._users[email] = found.get(email)
+
+    def read(
+        self, rows: Sequence[Sequence]
+    ) -> tuple[list[ContactInput], dict[int, dict[str, list[str]]]]:
+        """One ContactInput per row (in order) and the errors found while reading, by index.
+
+        A row with a reading error still yields an input (with the bad cell left out), so that
+        the service's own validation reports the row's other problems in the same pass.
+        """
+        records = [dict(zip(self.headers, row, strict=False)) for row in rows]
+        emails = [_text(r.get("created_by_email")).strip().lower() for r in records]
+        self._load_users({e for e in emails if e})
+        items, errors = [], {}
+        for index, (record, email) in enumerate(zip(records, emails, strict=True)):
+            row_errors = {}
+            created_by = None
+            if email:
+                created_by = self._users[email]
+                if created_by is None:
+                    row_errors["created_by_email"] = [f"No user with the email {email}."]
+            try:
+                created_at = _created_at(record.get("created_at"))
+            except ValueError as exc:
+                created_at = None
+                row_errors["created_at"] = [str(exc)]
+            items.append(
+                ContactInput(
+                    name=_text(record.get("name")),
+                    phone=_text(record.get("phone")),
+                    created_at=created_at,
+                    created_by=created_by,
+                )
+            )
+            if row_errors:
+                errors[index] = row_errors
+        return items, errors
+
+
+@dataclass
+class ImportBatch:
+    """What happened to a batch of rows: an outcome per row, or the errors and nothing saved."""
+
+    outcomes: list[ContactOutcome] = field(default_factory=list)
+    # row number -> {column: [message, ...]}
+    errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+
+
+def is_blank(row: Sequence) -> bool:
+    """Spreadsheets keep formatted but empty rows; they are not contacts."""
+    return not any(_text(cell).strip() for cell in row)
+
+
+def import_rows(
+    *, reader: ContactRowReader, rows: Sequence[tuple[int, Sequence]], dry_run: bool
+) -> ImportBatch:
+    """Read ``rows`` (row number, cells) and hand them to contacts_upsert in one call.
+
+    All or nothing: if any row is invalid, nothing is saved and every bad row is reported by
+    its number. With ``dry_run`` the upsert runs and is rolled back, so the outcomes (created,
+    existing, replaced) are the ones a real import would have against the database as it is.
+    """
+    items, errors = reader.read([cells for _, cells in rows])
+    outcomes: list[ContactOutcome] = []
+    if items:
+        with transaction.atomic():
+            try:
+                outcomes = contacts_upsert(actor=reader.actor, items=items)
+            except ContactBatchInvalid as exc:
+                for index, field_errors in exc.errors.items():
+                    row_errors = errors.setdefault(index, {})
+                    for name, messages in field_errors.items():
+                        row_errors.setdefault(name, []).extend(messages)
+            if errors or dry_run:
+                transaction.set_rollback(True)
+    if errors:
+        return ImportBatch(errors={rows[i][0]: errors[i] for i in sorted(errors)})
+    return ImportBatch(outcomes=outcomes)
+
+
+def template_csv() -> str:
+    """An importable template: the header and one example row."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=IMPORT_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerow(TEMPLATE_EXAMPLE)
+    return out.getvalue()
+
+
+# --- the admin resource -------------------------------------------------------------------------
+
+# import-export's row kinds, for its totals and its admin log.
+_IMPORT_TYPES = {
+    Outcome.CREATED: RowResult.IMPORT_TYPE_NEW,
+    Outcome.REPLACED: RowResult.IMPORT_TYPE_UPDATE,
+    Outcome.EXISTING: RowResult.IMPORT_TYPE_SKIP,
+}
+
+
+class ContactImportResult(Result):
+    """import-export's Result plus what the contacts preview shows."""
+
+    def __init__(self):
+        super().__init__()
+        self.outcome_totals = {Outcome.CREATED: 0, Outcome.EXISTING: 0, Outcome.REPLACED: 0}
+
+    @property
+    def preview_rows(self):
+        return self.rows[:PREVIEW_ROWS]
+
+    @property
+    def invalid_rows_shown(self):
+        return self.invalid_rows[:PREVIEW_ROWS]
+
+    @property
+    def hidden_count(self) -> int:
+        return max(0, len(self.rows) - PREVIEW_ROWS)
+
+    @property
+    def hidden_invalid_count(self) -> int:
+        return max(0, len(self.invalid_rows) - PREVIEW_ROWS)
+
+
+class ContactResource(SpreadsheetSafeMixin, resources.ModelResource):
+    created_at = fields.Field(column_name="created_at", readonly=True)
+    created_by_email = fields.Field(
+        attribute="created_by__email", column_name="created_by_email", readonly=True
+    )
+
+    class Meta:
+        model = Contact
+        fields = (*EXPORT_COLUMNS, "version")
+        export_order = fields
+        skip_diff = True
+
+    def get_queryset(self):
+        return Contact.live.select_related("created_by").order_by("name_search", "id")
+
+    def dehydrate_created_at(self, contact: Contact) -> str:
+        # Text in both CSV and XLSX: the same ISO form the API speaks, and importable as is.
+        return iso_utc(contact.created_at)
+
+    def get_user_visible_fields(self):
+        # What the import page lists as the columns it reads.
+        return [self.fields[name] for name in IMPORT_COLUMNS]
+
+    def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
+        """The whole file in one contacts_upsert call instead of import-export's row-by-row
+        machinery: one transaction, a constant number of queries, and the service decides.
+
+        The preview (``dry_run``) runs the upsert and rolls it back; the confirm step runs it
+        again for real. Either every row is saved or none is.
+        """
+        result = ContactImportResult()
+        result.diff_headers = list(IMPORT_COLUMNS)
+        result.total_rows = len(dataset)
+        try:
+            # The admin passes the signed-in user: the actor and the default creator.
+            reader = ContactRowReader(actor=kwargs["user"], headers=dataset.headers)
+        except ImportFileInvalid as exc:
+            result.append_base_error(Error(exc))
+            return result
+        rows = [(n, cells) for n, cells in enumerate(dataset, 1) if not is_blank(cells)]
+        if not rows:
+            result.append_base_error(Error(ImportFileInvalid("The file has no contacts in it.")))
+            return result
+        batch = import_rows(reader=reader, rows=rows, dry_run=dry_run)
+        if batch.errors:
+            cells_of = dict(rows)
+            for number, errors in batch.errors.items():
+                record = dict(zip(reader.headers, cells_of[number], strict=False))
+                result.append_invalid_row(number, record, _validation_error(errors))
+            return result
+        for (number, cells), outcome in zip(rows, batch.outcomes, strict=True):
+            record = dict(zip(reader.headers, cells, strict=False))
+            row_result = _row_result(number, record, outcome)
+            result.append_row_result(row_result)
+            result.increment_row_result_total(row_result)
+            result.outcome_totals[outcome.result] += 1
+        return result
+
+
+def _validation_error(errors: dict[str, list[str]]) -> ValidationError:
+    return ValidationError({name: list(messages) for name, messages in errors.items()})
+
+
+def _row_result(number: int, record: dict, outcome: ContactOutcome) -> RowResult:
+    contact = outcome.contact
+    row_result = RowResult()
+    row_result.number = number
+    row_result.outcome = outcome.result
+    row_result.import_type = _IMPORT_TYPES[outcome.result]
+    row_result.row_values = record
+    row_result.instance = contact
+    row_result.object_id = contact.pk
+    row_result.object_repr = str(contact)
+    return row_result

@@ -1,0 +1,308 @@
+"""Contacts import: the admin's preview/confirm and `manage.py import_contacts`."""
+
+import csv
+import io
+from datetime import UTC, datetime
+from http import HTTPStatus
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from import_export.tmp_storages import TempFolderStorage
+
+from accounts.tests.factories import UserFactory
+from contacts.models import Contact
+from contacts.tests.factories import make_contact, next_phone
+from syncaudit.models import Activity
+
+pytestmark = pytest.mark.django_db
+
+IMPORT = reverse("admin:contacts_contact_import")
+PROCESS = reverse("admin:contacts_contact_process_import")
+TEMPLATE = reverse("admin:contacts_contact_import_template")
+EXPORT = reverse("admin:contacts_contact_export")
+CSV_FORMAT, XLSX_FORMAT = "0", "1"
+HEADER = ["name", "phone", "created_at", "created_by_email"]
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def site(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def csv_bytes(rows, header=HEADER) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def upload(site, content: bytes, name="contacts.csv", file_format=CSV_FORMAT):
+    return site.post(
+        IMPORT, {"format": file_format, "import_file": SimpleUploadedFile(name, content)}
+    )
+
+
+def confirm(site, preview):
+    return site.post(PROCESS, preview.context["confirm_form"].initial, follow=True)
+
+
+def names_by_phone() -> dict[str, str]:
+    return dict(Contact.live.values_list("phone_normalized", "name"))
+
+
+# --- the admin: preview, then confirm ----------------------------------------------------------
+
+
+def test_it_previews_without_saving_then_imports_on_confirm(site, admin_user):
+    content = csv_bytes(
+        [
+            ["Ada", "+1 202 234 5678", "", ""],
+            ["Bob", "(202) 200-0001", "2024-05-01T09:30:00Z", ""],
+        ]
+    )
+    preview = upload(site, content)
+    assert preview.status_code == HTTPStatus.OK
+    result = preview.context["result"]
+    assert [row.outcome for row in result.rows] == ["created", "created"]
+    assert "confirm_form" in preview.context
+    assert not Contact.objects.exists()
+    assert not Activity.objects.exists()
+
+    response = confirm(site, preview)
+    assert response.status_code == HTTPStatus.OK
+    assert names_by_phone() == {"+12022345678": "Ada", "+12022000001": "Bob"}
+    bob = Contact.objects.get(name="Bob")
+    assert bob.created_at == datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    assert bob.created_by == admin_user
+    assert Activity.objects.filter(action="contacts.contact.created", actor=admin_user).count() == 2
+    assert "Imported 2 rows: 2 created" in response.content.decode()
+
+
+def test_it_shows_each_bad_row_with_its_number_and_imports_nothing(site):
+    content = csv_bytes(
+        [
+            ["Good", "+12022345678", "", ""],
+            ["Bad phone", "12", "", ""],
+            ["", "+12022000001", "", ""],
+            ["Future", "+12022000002", "2999-01-01T00:00:00Z", ""],
+            ["Stranger", "+12022000003", "", "nobody@example.com"],
+            ["Bad time", "+12022000004", "yesterday", ""],
+        ]
+    )
+    preview = upload(site, content)
+    assert preview.status_code == HTTPStatus.OK
+    assert "confirm_form" not in preview.context
+    invalid = {row.number: row.error_dict for row in preview.context["result"].invalid_rows}
+    assert set(invalid) == {2, 3, 4, 5, 6}
+    assert set(invalid[2]) == {"phone"}
+    assert set(invalid[3]) == {"name"}
+    assert set(invalid[4]) == {"created_at"}
+    assert invalid[5] == {"created_by_email": ["No user with the email nobody@example.com."]}
+    assert set(invalid[6]) == {"created_at"}
+    html = preview.content.decode()
+    assert "5 rows cannot be imported" in html
+    assert "A name is required." in html
+    assert not Contact.objects.exists()
+
+
+def test_a_row_can_show_several_reasons(site):
+    preview = upload(site, csv_bytes([["", "12", "not a date", "nobody@example.com"]]))
+    (row,) = preview.context["result"].invalid_rows
+    assert set(row.error_dict) == {"name", "phone", "created_at", "created_by_email"}
+
+
+def test_the_older_row_wins_inside_the_file_and_against_the_book(site):
+    make_contact(name="Book, younger", phone="+12022345678", created_at=T0)
+    make_contact(name="Book, older", phone="+12022000001", created_at=T0)
+    content = csv_bytes(
+        [
+            ["File, 2024", "+12022345678", "2024-01-01T00:00:00Z", ""],
+            ["File, 2023", "202 234 5678", "2023-01-01T00:00:00Z", ""],
+            ["File, newer", "+12022000001", "2025-06-01T00:00:00Z", ""],
+            ["First", "+12022000002", "2024-01-01T00:00:00Z", ""],
+            ["Second, same age", "+12022000002", "2024-01-01T00:00:00Z", ""],
+        ]
+    )
+    preview = upload(site, content)
+    outcomes = [row.outcome for row in preview.context["result"].rows]
+    assert outcomes == ["existing", "replaced", "existing", "created", "existing"]
+    confirm(site, preview)
+    assert names_by_phone() == {
+        "+12022345678": "File, 2023",
+        "+12022000001": "Book, older",
+        "+12022000002": "First",
+    }
+    assert Contact.objects.count() == 3
+
+
+def test_it_sets_the_creator_from_created_by_email(site):
+    carol = UserFactory(email="carol@example.com")
+    preview = upload(site, csv_bytes([["Ada", "+12022345678", "", "Carol@Example.com"]]))
+    confirm(site, preview)
+    assert Contact.objects.get().created_by == carol
+
+
+def test_it_imports_xlsx_with_number_and_date_cells(site):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    sheet.append(["Ada", 12022345678, datetime(2024, 5, 1, 9, 30), None])
+    sheet.append([None, None, None, None])  # a formatted but empty row is not a contact
+    sheet.append(["Bob", "+1 202 200 0001", "2024-05-01T09:30:00+02:00", None])
+    out = io.BytesIO()
+    book.save(out)
+    preview = upload(site, out.getvalue(), name="contacts.xlsx", file_format=XLSX_FORMAT)
+    assert [row.number for row in preview.context["result"].rows] == [1, 3]
+    confirm(site, preview)
+    ada = Contact.objects.get(name="Ada")
+    assert ada.phone_normalized == "+12022345678"
+    assert ada.created_at == datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    bob = Contact.objects.get(name="Bob")
+    assert bob.created_at == datetime(2024, 5, 1, 7, 30, tzinfo=UTC)
+
+
+def test_it_rejects_a_file_without_the_required_columns(site):
+    preview = upload(site, csv_bytes([["Ada", "x"]], header=["full name", "email"]))
+    assert "confirm_form" not in preview.context
+    html = preview.content.decode()
+    assert "The file has no name or phone column" in html
+    assert "Traceback" not in html
+
+
+def test_the_confirm_step_imports_the_whole_file_or_nothing(site):
+    # A file that changed meaning after its preview (here: a hand-made one) is refused whole.
+    storage = TempFolderStorage(encoding="utf-8-sig", read_mode="r")
+    storage.save(csv_bytes([["Good", "+12022345678", "", ""], ["Bad", "12", "", ""]]))
+    # The confirm step removes the uploaded copy itself.
+    response = site.post(
+        PROCESS,
+        {
+            "import_file_name": storage.name,
+            "original_file_name": "contacts.csv",
+            "format": CSV_FORMAT,
+            "resource": "",
+        },
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert [row.number for row in response.context["result"].invalid_rows] == [2]
+    assert "Nothing was imported." in response.content.decode()
+    assert not Contact.objects.exists()
+
+
+def test_the_template_and_an_export_can_be_imported_back(site, admin_user):
+    preview = upload(site, site.get(TEMPLATE).content)
+    confirm(site, preview)
+    assert Contact.objects.get().name == "Ada Lovelace"
+
+    data = {"format": CSV_FORMAT, "resource": "0"}
+    data.update(
+        {
+            f"contactresource_{name}": "on"
+            for name in ("id", "name", "phone", "phone_normalized", "created_at")
+        }
+    )
+    data["contactresource_created_by_email"] = "on"
+    data["contactresource_version"] = "on"
+    exported = site.post(EXPORT, data).content
+    preview = upload(site, exported)
+    assert [row.outcome for row in preview.context["result"].rows] == ["existing"]
+
+
+def test_preview_and_confirm_run_a_constant_number_of_queries(site):
+    def queries_for(rows: int) -> tuple[int, int]:
+        content = csv_bytes([[f"Name {n}", next_phone(), "", ""] for n in range(rows)])
+        with CaptureQueriesContext(connection) as preview_queries:
+            preview = upload(site, content)
+        with CaptureQueriesContext(connection) as confirm_queries:
+            confirm(site, preview)
+        return len(preview_queries), len(confirm_queries)
+
+    small = queries_for(5)
+    assert queries_for(15) == small
+    assert Contact.objects.count() == 20
+
+
+# --- manage.py import_contacts -----------------------------------------------------------------
+
+
+def write_csv(tmp_path, rows, header=HEADER):
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(csv_bytes(rows, header))
+    return path
+
+
+def run(path, *args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_contacts", str(path), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_the_command_imports_a_file_in_batches(tmp_path, admin_user):
+    rows = [[f"Name {n}", next_phone(), "", ""] for n in range(7)]
+    out, _ = run(write_csv(tmp_path, rows), "--as", admin_user.email, "--batch-size", "3")
+    assert Contact.live.count() == 7
+    assert "Imported 7 rows" in out
+    assert "created 7, existing 0, replaced 0, errors 0" in out
+    assert "rows/s" in out
+    assert Activity.objects.filter(action="contacts.contact.created", actor=admin_user).count() == 7
+
+
+def test_the_command_defaults_to_the_first_admin(tmp_path, admin_user):
+    run(write_csv(tmp_path, [["Ada", "+12022345678", "", ""]]))
+    assert Contact.objects.get().created_by == admin_user
+
+
+def test_the_command_imports_nothing_when_a_later_batch_has_a_bad_row(tmp_path, admin_user):
+    rows = [[f"Name {n}", next_phone(), "", ""] for n in range(7)]
+    rows[5][1] = "12"
+    rows[6][0] = ""
+    path = write_csv(tmp_path, rows)
+    with pytest.raises(CommandError, match="2 of 7 rows are invalid; nothing was imported"):
+        out, err = io.StringIO(), io.StringIO()
+        call_command("import_contacts", str(path), "--batch-size", "2", stdout=out, stderr=err)
+    assert not Contact.objects.exists()
+    listed = err.getvalue()
+    assert "row 6 (line 7): phone:" in listed
+    assert "row 7 (line 8): name: A name is required." in listed
+
+
+def test_the_command_keeps_the_older_row_of_a_repeated_number(tmp_path, admin_user):
+    rows = [
+        ["Younger", "+12022345678", "2024-06-01T00:00:00Z", ""],
+        ["Other", "+12022000001", "", ""],
+        ["Older", "202 234 5678", "2024-01-01T00:00:00Z", ""],
+        ["Youngest", "(202) 234-5678", "2024-09-01T00:00:00Z", ""],
+    ]
+    # Batches of one: the repeat meets the first row in the database, not in its batch.
+    out, _ = run(write_csv(tmp_path, rows), "--batch-size", "1")
+    assert names_by_phone() == {"+12022345678": "Older", "+12022000001": "Other"}
+    assert "created 2, existing 1, replaced 1, errors 0" in out
+
+
+def test_the_command_dry_run_saves_nothing(tmp_path, admin_user):
+    make_contact(name="Known", phone="+12022345678", created_at=T0)
+    rows = [["Known again", "+12022345678", "", ""], ["New", "+12022000001", "", ""]]
+    out, _ = run(write_csv(tmp_path, rows), "--dry-run")
+    assert "Dry run, nothing was saved" in out
+    assert "created 1, existing 1, replaced 0, errors 0" in out
+    assert names_by_phone() == {"+12022345678": "Known"}
+
+
+def test_the_command_rejects_a_file_without_the_columns(tmp_path, admin_user):
+    path = write_csv(tmp_path, [["Ada"]], header=["full name"])
+    with pytest.raises(CommandError, match="no name or phone column"):
+        run(path)
+
+
+def test_the_command_rejects_an_unknown_importing_user(tmp_path, admin_user):
+    path = write_csv(tmp_path, [["Ada", "+12022345678", "", ""]])
+    with pytest.raises(CommandError, match="No active user"):
+        run(path, "--as", "nobody@example.com")
