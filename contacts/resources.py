@@ -22,7 +22,12 @@ from import_export.results import Error, Result, RowResult
 from accounts.models import User
 from contacts.errors import ContactBatchInvalid
 from contacts.models import Contact
-from contacts.services import ContactInput, ContactOutcome, contacts_upsert
+from contacts.services import (
+    ContactInput,
+    ContactOutcome,
+    contacts_import_record,
+    contacts_upsert,
+)
 from contacts.services import Result as Outcome
 from crm.timefmt import iso_utc
 
@@ -211,7 +216,7 @@ def import_rows(
     if items:
         with transaction.atomic():
             try:
-                outcomes = contacts_upsert(actor=reader.actor, items=items)
+                outcomes = contacts_upsert(actor=reader.actor, items=items, dry_run=dry_run)
             except ContactBatchInvalid as exc:
                 for index, field_errors in exc.errors.items():
                     row_errors = errors.setdefault(index, {})
@@ -323,6 +328,10 @@ class ContactResource(SpreadsheetSafeMixin, resources.ModelResource):
             result.append_row_result(row_result)
             result.increment_row_result_total(row_result)
             result.outcome_totals[outcome.result] += 1
+        if not dry_run:
+            contacts_import_record(
+                actor=reader.actor, source="admin", counts=dict(result.outcome_totals)
+            )
         return result
 
 

@@ -110,12 +110,16 @@ def _older_wins(existing_created_at: datetime, incoming_created_at: datetime) ->
 
 
 @transaction.atomic
-def contacts_upsert(*, actor, items: list[ContactInput]) -> list[ContactOutcome]:
+def contacts_upsert(
+    *, actor, items: list[ContactInput], dry_run: bool = False
+) -> list[ContactOutcome]:
     """Create contacts, or resolve each against the live contact holding its number.
 
     All rows are validated first; any invalid row raises ContactBatchInvalid and nothing is
     written. Within the batch and against the database the older record wins (ties keep what
     is already there / what came first). Returns one outcome per input, in input order.
+    With ``dry_run`` nothing is locked or written: the outcomes are what an import would do
+    against the database as it is now (the admin's preview, import_contacts' check pass).
     """
     now = timezone.now()
     cleaned: list[dict] = []
@@ -139,11 +143,9 @@ def contacts_upsert(*, actor, items: list[ContactInput]) -> list[ContactOutcome]
 
     # From here on every contact writer is serialised (see syncaudit/versioning.py), so the
     # lookup below cannot race another create of the same number.
-    version = version_next(CONTACTS)
-    existing = {
-        c.phone_normalized: c
-        for c in Contact.live.select_for_update().filter(phone_normalized__in=list(winners))
-    }
+    version = 0 if dry_run else version_next(CONTACTS)
+    live = Contact.live if dry_run else Contact.live.select_for_update()
+    existing = {c.phone_normalized: c for c in live.filter(phone_normalized__in=list(winners))}
 
     by_number: dict[str, tuple[str, Contact, dict]] = {}
     to_create: list[Contact] = []
@@ -181,6 +183,24 @@ def contacts_upsert(*, actor, items: list[ContactInput]) -> list[ContactOutcome]
         else:
             by_number[number] = (Result.EXISTING, current, {})
 
+    if not dry_run:
+        _contacts_write(
+            actor=actor, to_create=to_create, to_replace=to_replace, by_number=by_number
+        )
+
+    outcomes = []
+    for index, clean in enumerate(cleaned):
+        result, contact, changes = by_number[clean["phone_normalized"]]
+        if winners[clean["phone_normalized"]] != index:
+            # A younger duplicate inside the same batch: the winner stands for it.
+            result, changes = Result.EXISTING, {}
+        outcomes.append(
+            ContactOutcome(result=result, contact=contact, index=index, changes=changes)
+        )
+    return outcomes
+
+
+def _contacts_write(*, actor, to_create, to_replace, by_number) -> None:
     Contact.objects.bulk_create(to_create, batch_size=1000)
     Contact.objects.bulk_update(
         to_replace,
@@ -202,16 +222,10 @@ def contacts_upsert(*, actor, items: list[ContactInput]) -> list[ContactOutcome]
         rows=[(c, by_number[c.phone_normalized][2]) for c in to_replace],
     )
 
-    outcomes = []
-    for index, clean in enumerate(cleaned):
-        result, contact, changes = by_number[clean["phone_normalized"]]
-        if winners[clean["phone_normalized"]] != index:
-            # A younger duplicate inside the same batch: the winner stands for it.
-            result, changes = Result.EXISTING, {}
-        outcomes.append(
-            ContactOutcome(result=result, contact=contact, index=index, changes=changes)
-        )
-    return outcomes
+
+def contacts_import_record(*, actor, source: str, counts: dict[str, int]) -> None:
+    """One activity row per import run (the rows themselves are recorded one by one)."""
+    activity_record(actor=actor, action="contacts.import.run", changes={"source": source, **counts})
 
 
 def contact_create(*, actor, item: ContactInput) -> ContactOutcome:

@@ -83,6 +83,8 @@ def test_it_previews_without_saving_then_imports_on_confirm(site, admin_user):
     assert bob.created_at == datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
     assert bob.created_by == admin_user
     assert Activity.objects.filter(action="contacts.contact.created", actor=admin_user).count() == 2
+    run_record = Activity.objects.get(action="contacts.import.run")
+    assert (run_record.actor, run_record.changes["created"]) == (admin_user, 2)
     assert "Imported 2 rows: 2 created" in response.content.decode()
 
 
@@ -253,6 +255,8 @@ def test_the_command_imports_a_file_in_batches(tmp_path, admin_user):
     assert "created 7, existing 0, replaced 0, errors 0" in out
     assert "rows/s" in out
     assert Activity.objects.filter(action="contacts.contact.created", actor=admin_user).count() == 7
+    [run_record] = Activity.objects.filter(action="contacts.import.run")
+    assert run_record.changes["created"] == 7 and "contacts.csv" in run_record.changes["source"]
 
 
 def test_the_command_defaults_to_the_first_admin(tmp_path, admin_user):

@@ -243,3 +243,25 @@ def test_concurrent_creates_of_one_number_end_with_one_contact_the_older():
     assert contact.name == "by-0"
     assert contact.created_at == T0
     assert Contact.objects.count() == 1
+
+
+def test_a_dry_run_reports_outcomes_and_writes_nothing():
+    user = UserFactory()
+    create(user, "Newer", T0 + timedelta(days=1))
+    call = make_call(user=user, phone="+12022345600")
+    versions_before = list(Contact.objects.values_list("version", flat=True))
+    activity_before = Activity.objects.count()
+    outcomes = contacts_upsert(
+        actor=user,
+        items=[
+            ContactInput(name="Older", phone=PHONE, created_at=T0),
+            ContactInput(name="Fresh", phone="+12022345600"),
+        ],
+        dry_run=True,
+    )
+    assert [o.result for o in outcomes] == ["replaced", "created"]
+    assert Contact.objects.get().name == "Newer"
+    assert list(Contact.objects.values_list("version", flat=True)) == versions_before
+    assert Activity.objects.count() == activity_before
+    call.refresh_from_db()
+    assert call.contact is None

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from accounts.models import Role, User
 from contacts.resources import ContactRowReader, ImportFileInvalid, import_rows, is_blank
-from contacts.services import Result
+from contacts.services import Result, contacts_import_record
 
 MAX_LISTED_ERRORS = 200
 
@@ -100,6 +100,15 @@ class Command(BaseCommand):
             return
 
         imported = self._run(file, actor, batch_size, total, dry_run=False, label="Importing")
+        contacts_import_record(
+            actor=actor,
+            source=f"import_contacts {file.name}",
+            counts={
+                "created": imported.created,
+                "existing": imported.existing,
+                "replaced": imported.replaced,
+            },
+        )
         elapsed = time.monotonic() - started
         rate = imported.rows / elapsed if elapsed else 0
         self.stdout.write(
