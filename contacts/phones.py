@@ -2,7 +2,7 @@
 
 import phonenumbers
 from django.conf import settings
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import NumberParseException
 
 MAX_RAW_LENGTH = 64
 
@@ -61,8 +61,6 @@ def phone_normalize(raw: str, *, region: str | None = None) -> str:
             _LENGTH_REASONS.get(possible, "Wrong number of digits for this country.")
         )
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone("Not a valid number in its country's numbering plan.")
-    if phonenumbers.number_type(number) == PhoneNumberType.UNKNOWN:
         raise InvalidPhone("Not a valid number in its country's numbering plan.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
