@@ -30,7 +30,7 @@ from contacts.services import (
     contact_delete,
     contact_update,
 )
-from syncaudit.models import Activity
+from syncaudit.selectors import activity_for_object
 
 RECENT_CALLS = 20
 HISTORY_ROWS = 50
@@ -236,11 +236,7 @@ class ContactAdmin(ImportExportModelAdmin):
     @admin.display(description="activity")
     def history(self, obj: Contact):
         # One query: the (object_type, object_id, -created_at) index answers it.
-        entries = list(
-            Activity.objects.filter(object_type="contact", object_id=str(obj.pk))
-            .select_related("actor")
-            .order_by("-created_at", "-id")[:HISTORY_ROWS]
-        )
+        entries = list(activity_for_object(obj)[:HISTORY_ROWS])
         if not entries:
             return "No recorded activity."
         rows = format_html_join(

@@ -11,7 +11,7 @@ from contacts.models import Contact
 from contacts.selectors import CONTACT_FIELDS, contact_row_to_dict
 from syncaudit.cursors import Cursor, cursor_decode
 from syncaudit.errors import CursorExpired, InvalidCursor
-from syncaudit.models import ChangeFeed, Device, SyncRecord
+from syncaudit.models import Activity, ChangeFeed, Device, SyncRecord
 from syncaudit.versioning import CALLS, CONTACTS, feed_ensure
 
 FEED_LIMIT_DEFAULT = 500
@@ -99,3 +99,12 @@ def sync_record_list(*, viewer) -> QuerySet[SyncRecord]:
     if not viewer.is_manager_or_admin:
         queryset = queryset.filter(user=viewer)
     return queryset
+
+
+def activity_for_object(obj) -> QuerySet[Activity]:
+    """An object's history, newest first (served by the (object_type, object_id) index)."""
+    return (
+        Activity.objects.filter(object_type=obj._meta.model_name, object_id=str(obj.pk))
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
