@@ -128,6 +128,10 @@ CACHES = {
     }
 }
 
+# The admin import keeps the uploaded file between preview and confirm. In the shared database
+# cache, the confirm step works on whichever worker or host it lands.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
