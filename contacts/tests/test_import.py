@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from import_export.tmp_storages import TempFolderStorage
+from import_export.tmp_storages import CacheStorage
 
 from accounts.tests.factories import UserFactory
 from contacts.models import Contact
@@ -181,7 +181,7 @@ def test_it_rejects_a_file_without_the_required_columns(site):
 
 def test_the_confirm_step_imports_the_whole_file_or_nothing(site):
     # A file that changed meaning after its preview (here: a hand-made one) is refused whole.
-    storage = TempFolderStorage(encoding="utf-8-sig", read_mode="r")
+    storage = CacheStorage(encoding="utf-8-sig", read_mode="r")  # as configured in settings
     storage.save(csv_bytes([["Good", "+12022345678", "", ""], ["Bad", "12", "", ""]]))
     # The confirm step removes the uploaded copy itself.
     response = site.post(
