@@ -64,6 +64,38 @@ def export_ref(ref: str) -> Path:
     return target
 
 
+def export_worktree() -> Path:
+    """A copy of the working tree as it is now (tracked and untracked files, minus what git
+    ignores) in bench/.work/src-worktree/: edits made while the benchmark runs do not leak
+    into it half-way."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    target = WORK / "src-worktree"
+    shutil.rmtree(target, ignore_errors=True)
+    for name in filter(None, listing.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def worktree_changes() -> int:
+    """How many files differ from HEAD (the benchmark's own bench/ aside)."""
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return sum(1 for line in status if not line[3:].startswith("bench/"))
+
+
 def manage(env: dict, *args: str, timeout: float | None = None) -> str:
     """Run ``manage.py ARGS``; return its stdout, raise with its stderr on failure."""
     result = subprocess.run(

@@ -26,8 +26,8 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--ref",
-        help="benchmark the app as committed at this git ref (e.g. HEAD) instead of the working "
-        "tree: useful while someone is editing it",
+        help="benchmark the app as committed at this git ref (e.g. HEAD) instead of a copy of "
+        "the working tree taken at start",
     )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -37,18 +37,22 @@ def main(argv=None) -> int:
         # settings; this only keeps an accidental settings import from failing.
         os.environ["DJANGO_SECRET_KEY"] = "bench-harness-not-a-server"
 
-    from bench.app import export_ref
-    from bench.common import ROOT
+    from bench.app import export_ref, export_worktree, worktree_changes
     from bench.runner import run
 
     profile = QUICK if args.quick else FULL
     only = {s.strip() for s in args.only.split(",")} if args.only else None
     started = datetime.now().astimezone()
     log(f"mode {profile.name}, {args.workers} gunicorn workers")
-    app_dir = export_ref(args.ref) if args.ref else ROOT
-    source = (
-        f"git {args.ref} = {_git_head(args.ref)}" if args.ref else f"working tree at {_git_head()}"
-    )
+    if args.ref:
+        app_dir = export_ref(args.ref)
+        source = f"git {args.ref} = {_git_head(args.ref)}"
+    else:
+        app_dir = export_worktree()
+        changed = worktree_changes()
+        source = f"working tree at {_git_head()}" + (
+            f" + {changed} uncommitted file(s) outside bench/" if changed else " (clean)"
+        )
     log(f"app under test: {source} ({app_dir})")
     watch = CpuWatch()
     watch.start()

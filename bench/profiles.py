@@ -15,6 +15,7 @@ class Profile:
     upload_batches: int  # batches of 1,000 calls per repetition (scenario 4)
     single_calls: int  # calls sent one per request per repetition (scenario 4)
     import_rows: int  # CSV rows for manage.py import_contacts (scenario 5)
+    import_reps: int
     admin_import_rows: int  # rows for the admin import (scenario 5)
     read_seconds: float  # length of one closed-loop measurement (scenario 6)
     read_rounds: int
@@ -34,7 +35,8 @@ QUICK = Profile(
     reps=3,
     upload_batches=5,
     single_calls=100,
-    import_rows=20_000,
+    import_rows=5_000,
+    import_reps=1,
     admin_import_rows=2_000,
     read_seconds=1.5,
     read_rounds=2,
@@ -55,10 +57,11 @@ FULL = Profile(
     upload_batches=20,
     single_calls=500,
     import_rows=100_000,
+    import_reps=1,
     admin_import_rows=10_000,
     read_seconds=10.0,
     read_rounds=3,
-    deep_reps=5,
+    deep_reps=3,
     login_reps=15,
     radicale=True,
     radicale_reps=3,

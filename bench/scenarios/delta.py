@@ -11,6 +11,8 @@ from bench.data import feed_version
 from bench.report import Target
 
 CHANGES = 100
+REPS = 20  # each is one ~15 ms request: cheap enough for a stable median
+WARMUP = 3
 
 
 def change_contacts(bench, rng: random.Random, count: int = CHANGES) -> None:
@@ -36,7 +38,7 @@ def measure(bench, reps: int, seed: int) -> list[float]:
     cursor = bench.mint_cursor("contacts", feed_version(bench.conn, "contacts"))
     latencies = []
     with bench.api() as client:
-        for rep in range(reps + 1):  # the first round warms up
+        for rep in range(reps + WARMUP):
             change_contacts(bench, rng)
             took, response = timed_get(client, "/api/v1/sync/contacts", params={"cursor": cursor})
             body = response.json()
@@ -45,13 +47,13 @@ def measure(bench, reps: int, seed: int) -> list[float]:
                     f"delta returned {len(body['changes'])} changes, has_more={body['has_more']}"
                 )
             cursor = body["cursor"]
-            if rep:
+            if rep >= WARMUP:
                 latencies.append(took)
     return latencies
 
 
 def run_small(bench) -> None:
-    latencies = measure(bench, max(bench.profile.reps, 5) * 2, seed=3)
+    latencies = measure(bench, REPS, seed=3)
     log(f"delta at {bench.data.contacts:,}: {[round(t * 1000, 1) for t in latencies]} ms")
     bench.shared["delta_small"] = (bench.data.contacts, median(latencies))
 
@@ -60,7 +62,7 @@ def run_big(bench) -> None:
     if "delta_small" not in bench.shared:
         raise RuntimeError("the small-table delta was not measured")
     small_size, small = bench.shared["delta_small"]
-    latencies = measure(bench, max(bench.profile.reps, 5) * 2, seed=4)
+    latencies = measure(bench, REPS, seed=4)
     log(f"delta at {bench.data.contacts:,}: {[round(t * 1000, 1) for t in latencies]} ms")
     big = median(latencies)
     bench.report.compare(
