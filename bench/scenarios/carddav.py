@@ -233,7 +233,7 @@ def run(bench) -> None:
                 raise RuntimeError(f"Radicale delta returned {cards} cards")
             if rep:
                 their_deltas.append(took)
-        our_deltas = delta.measure(bench, profile.reps, seed=22)
+        our_deltas = delta.measure(bench, delta.REPS, seed=22)
         log(f"delta: Radicale {their_deltas} s, ours {our_deltas} s")
         bench.report.compare(
             2.1,
