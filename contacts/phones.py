@@ -1,10 +1,13 @@
 """Phone numbers are normalised here, once, at the edge. Everything else compares E.164."""
 
+import string
+
 import phonenumbers
 from django.conf import settings
 from phonenumbers import NumberParseException
 
 MAX_RAW_LENGTH = 64
+_ALLOWED = set("0123456789+-().,/#*; \t") | set(string.ascii_letters)
 
 
 class InvalidPhone(ValueError):
@@ -51,6 +54,12 @@ def phone_normalize(raw: str, *, region: str | None = None) -> str:
         raise InvalidPhone(f"At most {MAX_RAW_LENGTH} characters.")
     if "\x00" in raw:
         raise InvalidPhone("This is not a phone number.")
+    stray = set(raw) - _ALLOWED
+    if stray:
+        # phonenumbers digs a number out of any text ('=HYPERLINK("…","202…")'); we keep only
+        # what people write in a number: digits, separators, letters of vanity numbers and
+        # extensions.
+        raise InvalidPhone(f"Unexpected characters: {' '.join(sorted(stray))[:20]}")
     try:
         number = phonenumbers.parse(_prepare(raw), region or settings.PHONE_DEFAULT_REGION)
     except NumberParseException as exc:

@@ -322,7 +322,8 @@ def test_it_exports_csv_with_formulas_neutralised(site):
     carol = UserFactory(email="carol@example.com")
     make_contact(actor=carol, name="=1+2", phone="+12022345678", created_at=T0)
     make_contact(name="@SUM(A1)", phone="+12022000001")
-    make_contact(name="-5+cmd|' /C calc'!A0", phone='=HYPERLINK("http://x","2022000002")')
+    # (A formula as the phone itself is refused at the door: contacts/tests/test_phones.py.)
+    make_contact(name="-5+cmd|' /C calc'!A0", phone="-202-200-0002")
     make_contact(name="Plain", phone="+1 202 200 0003")
     response = export(site, "0")
     assert response.status_code == HTTPStatus.OK
@@ -335,7 +336,7 @@ def test_it_exports_csv_with_formulas_neutralised(site):
     assert rows["+12022345678"]["created_at"] == "2025-01-01T00:00:00Z"
     assert rows["+12022000001"]["name"] == "'@SUM(A1)"
     assert rows["+12022000002"]["name"] == "'-5+cmd|' /C calc'!A0"
-    assert rows["+12022000002"]["phone"] == '\'=HYPERLINK("http://x","2022000002")'
+    assert rows["+12022000002"]["phone"] == "'-202-200-0002"
     # Numbers stay numbers: E.164 and a "+" number as entered are not formulas.
     assert rows["+12022000003"]["phone"] == "+1 202 200 0003"
     assert rows["+12022000003"]["name"] == "Plain"

@@ -53,3 +53,16 @@ def test_it_says_why_a_number_is_refused(raw, reason):
 @pytest.mark.parametrize("raw", ["", "Private", "*86", "12345", None])
 def test_call_numbers_that_cannot_be_normalised_become_blank(raw):
     assert phone_normalize_or_blank(raw) == ""
+
+
+@pytest.mark.parametrize(
+    "raw", ['=HYPERLINK("http://x","202-234-5678")', "<b>2022345678</b>", "202@234.5678"]
+)
+def test_it_refuses_text_that_only_contains_a_number(raw):
+    with pytest.raises(InvalidPhone, match="Unexpected characters"):
+        phone_normalize(raw, region="US")
+
+
+def test_vanity_numbers_and_extensions_are_fine():
+    assert phone_normalize("1-800-FLOWERS", region="US") == "+18003569377"
+    assert phone_normalize("+1 202 234 5678 ext. 12", region="US") == "+12022345678"
