@@ -6,10 +6,11 @@ from import_export.formats.base_formats import CSV, XLSX
 
 from calls.models import CallLog
 from calls.resources import CallLogResource
+from crm.admin import ReadOnlyAdmin
 
 
 @admin.register(CallLog)
-class CallLogAdmin(ExportMixin, admin.ModelAdmin):
+class CallLogAdmin(ExportMixin, ReadOnlyAdmin):
     resource_classes = [CallLogResource]
     export_formats = [CSV, XLSX]
 
@@ -29,12 +30,3 @@ class CallLogAdmin(ExportMixin, admin.ModelAdmin):
     list_per_page = 100
     # Counting the whole table on every page costs more than it tells on a large log.
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

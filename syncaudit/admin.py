@@ -8,20 +8,8 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.admin import ReadOnlyAdmin
 from syncaudit.models import Activity, ChangeFeed, Device, SyncRecord
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Logs and counters are evidence: viewable, never edited or deleted by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ChangeFeed)
