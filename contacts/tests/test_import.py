@@ -310,3 +310,17 @@ def test_the_command_rejects_an_unknown_importing_user(tmp_path, admin_user):
     path = write_csv(tmp_path, [["Ada", "+12022345678", "", ""]])
     with pytest.raises(CommandError, match="No active user"):
         run(path, "--as", "nobody@example.com")
+
+
+def test_a_bad_row_15001_of_20000_imports_nothing(tmp_path, admin_user):
+    rows = [
+        [f"Name {n}", f"+1202{300 + n // 10000:03d}{n % 10000:04d}", "", ""] for n in range(20_000)
+    ]
+    rows[15_000][1] = "not a number"
+    with pytest.raises(CommandError, match="1 of 20000 rows are invalid"):
+        out, err = io.StringIO(), io.StringIO()
+        call_command(
+            "import_contacts", str(write_csv(tmp_path, rows)), stdout=out, stderr=err, verbosity=0
+        )
+    assert "row 15001" in err.getvalue()
+    assert not Contact.objects.exists()
