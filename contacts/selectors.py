@@ -3,6 +3,7 @@
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Substr
 
 from contacts.models import Contact
 from contacts.phones import phone_digits
@@ -68,9 +69,10 @@ def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
     digits = phone_digits(text)
     if not key:
         return queryset
+    queryset = queryset.alias(phone_digits=Substr("phone_normalized", 2))  # see migration 0003
     condition = Q(name_search__contains=key)
     if len(digits) >= 3:
-        condition |= Q(phone_normalized__contains=digits)
+        condition |= Q(phone_digits__contains=digits)
     if connection.vendor == "postgresql" and len(key) >= 3:
         condition |= Q(name_search__trigram_word_similar=key)
         return (

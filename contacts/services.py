@@ -145,7 +145,8 @@ def contacts_upsert(
     # lookup below cannot race another create of the same number.
     version = 0 if dry_run else version_next(CONTACTS)
     live = Contact.live if dry_run else Contact.live.select_for_update()
-    existing = {c.phone_normalized: c for c in live.filter(phone_normalized__in=list(winners))}
+    lookup = live.filter(phone_normalized__in=list(winners)).order_by()  # no sort: by number
+    existing = {c.phone_normalized: c for c in lookup}
 
     by_number: dict[str, tuple[str, Contact, dict]] = {}
     to_create: list[Contact] = []
