@@ -1,7 +1,6 @@
 """The benchmark run: one PostgreSQL cluster, one gunicorn, the scenarios in a fixed order,
 one table at the end."""
 
-import json
 import secrets
 import traceback
 from collections.abc import Callable
@@ -120,6 +119,9 @@ class Bench:
         goes on with the next scenario."""
         log(f"scenario {name} ...")
         try:
+            # Access tokens live 15 minutes (JWT_ACCESS_MINUTES): a fresh one per scenario, as a
+            # phone would refresh its own.
+            self.token = login(self.base_url, self.admin_email, self.admin_password)
             scenario(self)
         except Exception as exc:
             traceback.print_exc()
@@ -148,7 +150,6 @@ def run(
             finish(static)
             with Gunicorn(bench.env, free_port(), workers) as server:
                 bench.server = server
-                bench.token = login(server.base_url, bench.admin_email, bench.admin_password)
 
                 def want(key: str) -> bool:
                     return only is None or key in only
@@ -176,7 +177,3 @@ def run(
                     bench.attempt(3, "3 delta sync (big)", delta.run_big)
     log(f"finished in {elapsed():.0f} s")
     return bench.report
-
-
-def describe(profile: Profile) -> str:
-    return json.dumps(profile.__dict__)
