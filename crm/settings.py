@@ -173,6 +173,8 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
 # How far in the future a client-supplied timestamp may be (phones' clocks drift).
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=env_int("CLOCK_SKEW_SECONDS", 300))
 CALLS_MAX_BATCH = 5000
+# Lists whose planner estimate exceeds this report the estimate as their count (exact below).
+EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 100_000)
 SYNC_TOMBSTONE_HORIZON_DAYS = env_int("SYNC_TOMBSTONE_HORIZON_DAYS", 90)
 
 # --- REST framework ------------------------------------------------------------------------

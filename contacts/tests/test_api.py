@@ -250,12 +250,12 @@ def test_search_is_accent_case_typo_and_digit_tolerant(agent_client, query, expe
 def test_list_query_count_does_not_grow_with_rows(agent_client, django_assert_num_queries):
     for _ in range(3):
         make_contact()
-    # 1. count  2. page of contacts joined with their creator
-    with django_assert_num_queries(2 + 1):  # + 1: the authenticated user
+    # 1. planner estimate (EXPLAIN)  2. count  3. page of contacts joined with their creator
+    with django_assert_num_queries(3 + 1):  # + 1: the authenticated user
         small = agent_client.get(CONTACTS, {"limit": 100})
     for _ in range(9):
         make_contact()
-    with django_assert_num_queries(2 + 1):
+    with django_assert_num_queries(3 + 1):
         large = agent_client.get(CONTACTS, {"limit": 100})
     assert len(small.json()["results"]) == 3 and len(large.json()["results"]) == 12
 
@@ -275,12 +275,12 @@ def test_contact_calls_query_count_is_constant(agent_client, agent, django_asser
     contact = make_contact(actor=agent)
     for n in range(2):
         make_call(user=agent, phone=contact.phone_normalized, client_call_id=f"a{n}")
-    # 1. user  2. the contact  3. count  4. page of calls
-    with django_assert_num_queries(4):
+    # 1. user  2. the contact  3. estimate  4. count  5. page of calls
+    with django_assert_num_queries(5):
         agent_client.get(f"{CONTACTS}/{contact.id}/calls")
     for n in range(6):
         make_call(user=agent, phone=contact.phone_normalized, client_call_id=f"b{n}")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         body = agent_client.get(f"{CONTACTS}/{contact.id}/calls").json()
     assert body["count"] == 8
 
@@ -318,3 +318,15 @@ def test_search_and_batch_lookups_use_the_right_indexes(agent):
     numbers = [f"+1202{n:07d}" for n in range(1000)]
     batch_plan = Contact.live.filter(phone_normalized__in=numbers).order_by().explain()
     assert "trgm" not in batch_plan
+
+
+def test_huge_lists_report_the_planners_estimate_as_count(agent_client, settings):
+    for _ in range(3):
+        make_contact()
+    exact = agent_client.get(CONTACTS)
+    assert exact.json()["count"] == 3 and "X-Count-Estimated" not in exact
+    settings.EXACT_COUNT_LIMIT = 0  # as if the book held millions
+    estimated = agent_client.get(CONTACTS)
+    assert estimated["X-Count-Estimated"] == "true"
+    assert estimated.json()["count"] >= 1
+    assert len(estimated.json()["results"]) == 3
