@@ -1,5 +1,6 @@
 """Phone numbers are normalised here, once, at the edge. Everything else compares E.164."""
 
+import functools
 import string
 
 import phonenumbers
@@ -50,8 +51,25 @@ def phone_normalize(raw: str, *, region: str | None = None) -> str:
     """
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidPhone("A phone number is required.")
-    if len(raw) > MAX_RAW_LENGTH:
+    if len(raw) > MAX_RAW_LENGTH:  # before the cache: only short strings are kept in it
         raise InvalidPhone(f"At most {MAX_RAW_LENGTH} characters.")
+    number, reason = _normalize(raw, region or settings.PHONE_DEFAULT_REGION)
+    if reason:
+        raise InvalidPhone(reason)
+    return number
+
+
+@functools.lru_cache(maxsize=200_000)
+def _normalize(raw: str, region: str) -> tuple[str, str]:
+    """(E.164, "") or ("", reason). Memoised: an import checks every number, then imports it,
+    and a phone's call log repeats the same few numbers over and over."""
+    try:
+        return _parse(raw, region), ""
+    except InvalidPhone as exc:
+        return "", str(exc)
+
+
+def _parse(raw: str, region: str) -> str:
     if "\x00" in raw:
         raise InvalidPhone("This is not a phone number.")
     stray = set(raw) - _ALLOWED
@@ -61,7 +79,7 @@ def phone_normalize(raw: str, *, region: str | None = None) -> str:
         # extensions.
         raise InvalidPhone(f"Unexpected characters: {' '.join(sorted(stray))[:20]}")
     try:
-        number = phonenumbers.parse(_prepare(raw), region or settings.PHONE_DEFAULT_REGION)
+        number = phonenumbers.parse(_prepare(raw), region)
     except NumberParseException as exc:
         raise InvalidPhone(_PARSE_REASONS.get(exc.error_type, "Not a phone number.")) from None
     possible = phonenumbers.is_possible_number_with_reason(number)
