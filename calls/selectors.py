@@ -41,3 +41,8 @@ def call_to_dict(call: CallLog) -> dict:
 def call_list() -> QuerySet[CallLog]:
     """Newest first; (started_at, id) keeps the order stable for equal start times."""
     return CallLog.objects.order_by("-started_at", "-id")
+
+
+def call_page_rows(queryset: QuerySet[CallLog]) -> QuerySet:
+    """Plain rows for list pages: no model instances, rendered by call_row_to_dict."""
+    return queryset.values(*CALL_FIELDS)

@@ -11,7 +11,7 @@ from accounts.permissions import ReadOnlyForViewers
 from calls import services
 from calls.errors import CallBatchInvalid, CallBatchTooLarge
 from calls.filters import CallFilter
-from calls.selectors import call_list
+from calls.selectors import call_list, call_page_rows, call_row_to_dict
 from calls.serializers import CallSerializer, CallUploadResultSerializer, CallUploadSerializer
 from calls.validation import call_validate
 from contacts.models import Contact
@@ -30,6 +30,11 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self):
         return call_list()
+
+    def list(self, request, *args, **kwargs):
+        # Rows, not model instances: a page of 1,000 renders several times faster.
+        page = self.paginate_queryset(call_page_rows(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response([call_row_to_dict(row) for row in page])
 
     @extend_schema(
         request=CallUploadSerializer(many=True),
@@ -67,5 +72,5 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     )
     def for_contact(self, request, contact_id=None):
         contact = get_object_or_404(Contact.live, pk=contact_id)
-        page = self.paginate_queryset(call_list().filter(contact=contact))
-        return self.get_paginated_response(CallSerializer(page, many=True).data)
+        page = self.paginate_queryset(call_page_rows(call_list().filter(contact=contact)))
+        return self.get_paginated_response([call_row_to_dict(row) for row in page])

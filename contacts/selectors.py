@@ -81,3 +81,8 @@ def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
             .order_by("-similarity", "name_search", "id")
         )
     return queryset.filter(condition)
+
+
+def contact_page_rows(queryset: QuerySet[Contact]) -> QuerySet:
+    """Plain rows for list pages: no model instances, rendered by contact_row_to_dict."""
+    return queryset.values(*CONTACT_FIELDS)

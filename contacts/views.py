@@ -6,12 +6,17 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import ReadOnlyForViewers
-from calls.selectors import call_list
+from calls.selectors import call_list, call_page_rows, call_row_to_dict
 from calls.serializers import CallSerializer
 from contacts import services
 from contacts.filters import ContactFilter, ContactSearchFilter
 from contacts.permissions import ContactObjectPermission
-from contacts.selectors import contact_list, contact_to_dict
+from contacts.selectors import (
+    contact_list,
+    contact_page_rows,
+    contact_row_to_dict,
+    contact_to_dict,
+)
 from contacts.serializers import (
     ContactCreateSerializer,
     ContactSerializer,
@@ -34,6 +39,11 @@ class ContactViewSet(
 
     def get_queryset(self):
         return contact_list()
+
+    def list(self, request, *args, **kwargs):
+        # Rows, not model instances: a page of 1,000 renders several times faster.
+        page = self.paginate_queryset(contact_page_rows(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response([contact_row_to_dict(row) for row in page])
 
     def get_object(self):
         # A non-UUID id is simply "not found", never a database error.
@@ -80,8 +90,8 @@ class ContactViewSet(
     @action(detail=True, methods=["get"], filterset_class=None)
     def calls(self, request, pk=None):
         contact = self.get_object()
-        page = self.paginate_queryset(call_list().filter(contact=contact))
-        return self.get_paginated_response(CallSerializer(page, many=True).data)
+        page = self.paginate_queryset(call_page_rows(call_list().filter(contact=contact)))
+        return self.get_paginated_response([call_row_to_dict(row) for row in page])
 
     @extend_schema(responses={200: ContactSerializer(many=True)})
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
