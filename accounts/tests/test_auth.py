@@ -157,7 +157,7 @@ def test_it_rejects_a_token_signed_with_another_key():
     user = UserFactory()
     forged = jwt.encode(
         {"token_type": "access", "user_id": str(user.id), "exp": 9999999999, "jti": "x"},
-        "another-key",
+        "another-key-that-is-long-enough-for-hs256-0123456789",
         algorithm="HS256",
     )
     assert_error(bearer(forged).get(ME), 401)
