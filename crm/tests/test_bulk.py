@@ -1,0 +1,34 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from crm.bulk import bulk_copy
+from syncaudit.models import Activity
+
+
+@pytest.mark.django_db
+def test_bulk_copy_writes_rows_as_given(admin_user):
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    rows = [
+        (admin_user.pk, "x.y.z", "contact", str(i), f"Name\t{i} \\ é", {"n": i}, when)
+        for i in range(3)
+    ]
+    rows.append((None, "x.y.z", "", "", "", {}, when))
+    bulk_copy(
+        Activity,
+        ["actor_id", "action", "object_type", "object_id", "object_repr", "changes", "created_at"],
+        rows,
+    )
+    stored = list(Activity.objects.filter(action="x.y.z").order_by("object_id"))
+    assert [(a.object_id, a.object_repr, a.changes, a.created_at) for a in stored] == [
+        ("", "", {}, when),
+        *[(str(i), f"Name\t{i} \\ é", {"n": i}, when) for i in range(3)],
+    ]
+    assert stored[0].actor_id is None
+    assert {a.actor_id for a in stored[1:]} == {admin_user.pk}
+
+
+@pytest.mark.django_db
+def test_bulk_copy_of_nothing_writes_nothing():
+    bulk_copy(Activity, ["action"], [])
+    assert not Activity.objects.exists()
