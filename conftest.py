@@ -7,6 +7,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
+from crm.pagination import estimates
 
 
 def _uses_db(request) -> bool:
@@ -27,6 +28,7 @@ def _fast_and_isolated(request, settings):
         )
         request.getfixturevalue("transactional_db" if transactional else "db")
         cache.clear()  # the login throttles live in the (database) cache
+        estimates.clear()  # planner estimates of another test's tables
     yield
     if uses_db:
         cache.clear()

@@ -1,6 +1,7 @@
 from datetime import UTC
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -11,3 +12,17 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
         if value is not None:
             value = value.astimezone(UTC)
         return super().filter(qs, value)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the request names none of the view's filters:
+    building and validating the filter form costs an unfiltered list page about a millisecond
+    and changes nothing."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            names = tuple(filterset_class.base_filters)
+            if not any(param.startswith(names) for param in request.query_params):
+                return queryset
+        return super().filter_queryset(request, queryset, view)

@@ -1,8 +1,12 @@
 import json
+import threading
+import time
+from collections import OrderedDict
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connections
+from django.db.models import Count, Window
 from django.utils.functional import cached_property
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
@@ -24,19 +28,136 @@ def planner_estimate(queryset) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+class _Estimates:
+    """The planner's estimates of recent list queries, per process, for a few seconds.
+
+    An estimate only picks how a page is counted (see EstimatingPaginator); it is never a
+    count itself below EXACT_COUNT_LIMIT. A busy list (the whole contact book, one contact's
+    calls) is thus asked about once per COUNT_ESTIMATE_SECONDS, not on every request.
+    """
+
+    size = 2048
+
+    def __init__(self):
+        self._entries: OrderedDict[tuple, tuple[float, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, queryset) -> int | None:
+        sql, params = queryset.order_by().query.sql_with_params()
+        key = (queryset.db, sql, tuple(map(str, params)))
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] > now:
+                self._entries.move_to_end(key)
+                return hit[1]
+        estimate = planner_estimate(queryset)
+        if estimate is None:
+            return None
+        with self._lock:
+            self._entries[key] = (now + settings.COUNT_ESTIMATE_SECONDS, estimate)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return estimate
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+estimates = _Estimates()
+
+# Up to this many expected rows, the page and its total come from one query (a window count:
+# the rows are read anyway, e.g. to rank search matches); more, and a separate COUNT is cheaper
+# than carrying every row through the page query's joins.
+WINDOW_COUNT_ROWS = 1000
+
+
 class EstimatingPaginator(Paginator):
     """Exact counts, except when the planner expects more rows than EXACT_COUNT_LIMIT: then
     counting would read the whole result (a million contacts: most of a second) to print one
-    number, and the estimate is given instead (flagged by the X-Count-Estimated header)."""
+    number, and the estimate is given instead (flagged by the X-Count-Estimated header).
+
+    Small results (one contact's calls, most searches) are counted by the page query itself
+    (``COUNT(*) OVER ()``): one query instead of a COUNT and then the page.
+    """
+
+    count_is_estimate = False
+
+    @cached_property
+    def _estimate(self) -> int | None:
+        return estimates.get(self.object_list)
+
+    def _huge(self) -> bool:
+        estimate = self._estimate
+        return estimate is not None and estimate > settings.EXACT_COUNT_LIMIT
 
     @cached_property
     def count(self):
-        estimate = planner_estimate(self.object_list)
-        if estimate is not None and estimate > settings.EXACT_COUNT_LIMIT:
+        if self._huge():
             self.count_is_estimate = True
-            return estimate
-        self.count_is_estimate = False
+            return self._estimate
         return super().count
+
+    def _counts_with_page(self) -> bool:
+        """Whether the page query should carry the total: when the result is small, or when the
+        query reads every match anyway because it is ranked by a computed value (search)."""
+        query = getattr(self.object_list, "query", None)
+        if query is None:
+            return False
+        estimate = self._estimate
+        if estimate is None or estimate <= min(WINDOW_COUNT_ROWS, settings.EXACT_COUNT_LIMIT):
+            return True
+        ranked = any(
+            isinstance(name, str) and name.lstrip("-") in query.annotations
+            for name in query.order_by
+        )
+        return ranked and estimate <= settings.EXACT_COUNT_LIMIT
+
+    def _number(self, number) -> int:
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number):
+        if "count" in self.__dict__:
+            return super().page(number)
+        if self._huge():
+            return self._page_of_huge(self._number(number))
+        if not self._counts_with_page():
+            return super().page(number)
+        number = self._number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(
+            self.object_list.annotate(_total=Window(Count("*")))[bottom : bottom + self.per_page]
+        )
+        if not rows:
+            return super().page(number)  # past the end (or empty): count, then the usual answer
+        first = rows[0]
+        self.__dict__["count"] = first["_total"] if isinstance(first, dict) else first._total
+        return self._get_page(rows, number, self)
+
+    def _page_of_huge(self, number: int):
+        """A page of a list counted by its estimate. The estimate may be off either way, so the
+        page is not cut to it: one row past the page tells whether there is a next one, and
+        the count given never contradicts the rows seen (at the end it is exact)."""
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        more = len(rows) > self.per_page
+        rows = rows[: self.per_page]
+        if more:
+            self.count_is_estimate = True
+            self.__dict__["count"] = max(self._estimate, bottom + self.per_page + 1)
+        else:
+            self.__dict__["count"] = bottom + len(rows)  # the end of the list: known exactly
+        return self._get_page(rows, number, self)
 
 
 class PageLimitPagination(PageNumberPagination):

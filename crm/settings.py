@@ -175,6 +175,8 @@ CLOCK_SKEW_TOLERANCE = timedelta(seconds=env_int("CLOCK_SKEW_SECONDS", 300))
 CALLS_MAX_BATCH = 5000
 # Lists whose planner estimate exceeds this report the estimate as their count (exact below).
 EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 100_000)
+# How long a worker reuses the planner's estimate of a list query (it only picks how to count).
+COUNT_ESTIMATE_SECONDS = env_int("COUNT_ESTIMATE_SECONDS", 30)
 SYNC_TOMBSTONE_HORIZON_DAYS = env_int("SYNC_TOMBSTONE_HORIZON_DAYS", 90)
 
 # --- REST framework ------------------------------------------------------------------------
@@ -185,7 +187,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["crm.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.PageLimitPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "crm.errors.api_exception_handler",

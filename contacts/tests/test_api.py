@@ -250,12 +250,13 @@ def test_search_is_accent_case_typo_and_digit_tolerant(agent_client, query, expe
 def test_list_query_count_does_not_grow_with_rows(agent_client, django_assert_num_queries):
     for _ in range(3):
         make_contact()
-    # 1. planner estimate (EXPLAIN)  2. count  3. page of contacts joined with their creator
-    with django_assert_num_queries(3 + 1):  # + 1: the authenticated user
+    # 1. the authenticated user  2. planner estimate (EXPLAIN)  3. the page of contacts joined
+    # with their creator, counted by the same query
+    with django_assert_num_queries(3):
         small = agent_client.get(CONTACTS, {"limit": 100})
     for _ in range(9):
         make_contact()
-    with django_assert_num_queries(3 + 1):
+    with django_assert_num_queries(2):  # the estimate is reused for a few seconds
         large = agent_client.get(CONTACTS, {"limit": 100})
     assert len(small.json()["results"]) == 3 and len(large.json()["results"]) == 12
 
@@ -275,12 +276,12 @@ def test_contact_calls_query_count_is_constant(agent_client, agent, django_asser
     contact = make_contact(actor=agent)
     for n in range(2):
         make_call(user=agent, phone=contact.phone_normalized, client_call_id=f"a{n}")
-    # 1. user  2. the contact  3. estimate  4. count  5. page of calls
-    with django_assert_num_queries(5):
+    # 1. user  2. the contact  3. estimate  4. page of calls with their count
+    with django_assert_num_queries(4):
         agent_client.get(f"{CONTACTS}/{contact.id}/calls")
     for n in range(6):
         make_call(user=agent, phone=contact.phone_normalized, client_call_id=f"b{n}")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):  # the estimate is reused
         body = agent_client.get(f"{CONTACTS}/{contact.id}/calls").json()
     assert body["count"] == 8
 
@@ -326,7 +327,7 @@ def test_huge_lists_report_the_planners_estimate_as_count(agent_client, settings
     exact = agent_client.get(CONTACTS)
     assert exact.json()["count"] == 3 and "X-Count-Estimated" not in exact
     settings.EXACT_COUNT_LIMIT = 0  # as if the book held millions
-    estimated = agent_client.get(CONTACTS)
+    estimated = agent_client.get(CONTACTS, {"limit": 2})
     assert estimated["X-Count-Estimated"] == "true"
-    assert estimated.json()["count"] >= 1
-    assert len(estimated.json()["results"]) == 3
+    assert estimated.json()["count"] >= 3  # at least the rows shown and one more
+    assert len(estimated.json()["results"]) == 2
