@@ -2,10 +2,10 @@ import django_filters
 
 from calls.models import CallLog, Direction
 from contacts.phones import phone_normalize_or_blank
-from crm.filters import UtcDateTimeFilter
+from crm.filters import FilterSet, UtcDateTimeFilter
 
 
-class CallFilter(django_filters.FilterSet):
+class CallFilter(FilterSet):
     user = django_filters.UUIDFilter(field_name="user_id")
     contact = django_filters.UUIDFilter(field_name="contact_id")
     direction = django_filters.ChoiceFilter(choices=Direction.choices)

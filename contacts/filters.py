@@ -2,10 +2,10 @@ import django_filters
 
 from contacts.models import Contact
 from contacts.selectors import contact_search
-from crm.filters import UtcDateTimeFilter
+from crm.filters import FilterSet, UtcDateTimeFilter
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilter(FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=100)
     created_by = django_filters.UUIDFilter(field_name="created_by_id")
     updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")

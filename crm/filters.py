@@ -1,3 +1,4 @@
+import copy
 from datetime import UTC
 
 import django_filters
@@ -26,3 +27,39 @@ class FilterBackend(DjangoFilterBackend):
             if not any(param.startswith(names) for param in request.query_params):
                 return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet without its per-request set-up cost: the filters are copied
+    shallowly (only ``model`` and ``parent`` differ per request, none of them mutates itself)
+    and the form class is built once per filter set class (our filters' fields are static,
+    never built from the request). Together about a millisecond of each filtered request."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        base_filters = self.base_filters
+        self.base_filters = {}  # the parent's deep copy then copies nothing
+        try:
+            super().__init__(data, queryset, request=request, prefix=prefix)
+        finally:
+            del self.base_filters
+        model = self.queryset.model
+        self.filters = {}
+        for name, base in base_filters.items():
+            filter_ = copy.copy(base)
+            if filter_.method is not None:
+                filter_.method = filter_.method  # a FilterMethod bound to this copy
+            filter_.model = model
+            filter_.parent = self
+            self.filters[name] = filter_
+
+    @classmethod
+    def _form_class(cls, filters):
+        form_class = cls.__dict__.get("_cached_form_class")
+        if form_class is None:
+            fields = {name: filter_.field for name, filter_ in filters.items()}
+            form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            cls._cached_form_class = form_class
+        return form_class
+
+    def get_form_class(self):
+        return self._form_class(self.filters)

@@ -1,10 +1,11 @@
 import django_filters
 from django.db.models import Q
 
+from crm.filters import FilterSet
 from syncaudit.models import SyncRecord
 
 
-class SyncRecordFilter(django_filters.FilterSet):
+class SyncRecordFilter(FilterSet):
     user = django_filters.UUIDFilter(field_name="user_id")
     device = django_filters.CharFilter(method="filter_device", max_length=128)
 
