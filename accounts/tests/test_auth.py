@@ -257,3 +257,44 @@ def test_a_password_change_ends_existing_sessions(admin_client):
     assert_error(bearer(tokens["access"]).get(ME), 401)
     assert_error(APIClient().post(REFRESH, {"refresh": tokens["refresh"]}, format="json"), 401)
     assert login(APIClient(), "anna@example.com", new_password).status_code == 200
+
+
+def _signed_access(claims: dict) -> str:
+    """An access token signed with the server's own key (as if the key had been used to mint
+    odd claims): authentication must still refuse what does not name a live user."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken()
+    for key, value in claims.items():
+        token[key] = value
+    return str(token)
+
+
+@pytest.mark.parametrize("user_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000", 7])
+def test_a_token_naming_no_user_is_refused(user_id):
+    assert_error(bearer(_signed_access({"user_id": user_id})).get(ME), 401)
+
+
+def test_a_token_without_a_user_claim_is_refused():
+    assert_error(bearer(_signed_access({})).get(ME), 401)
+
+
+def test_the_user_is_read_fresh_on_every_request(admin_client):
+    user = UserFactory(email="anna@example.com", name="Anna", role=Role.AGENT)
+    client = bearer(login(APIClient(), "anna@example.com").json()["access"])
+    assert client.get(ME).json()["role"] == "agent"
+    assert (
+        admin_client.patch(
+            f"/api/v1/users/{user.id}", {"role": "manager", "name": "Anna B."}, format="json"
+        ).status_code
+        == 200
+    )
+    me = client.get(ME).json()
+    assert (me["role"], me["name"], me["email"], me["id"]) == (
+        "manager",
+        "Anna B.",
+        "anna@example.com",
+        str(user.id),
+    )
+    # Permissions see the role as it is now: the users API is for admins only.
+    assert client.get("/api/v1/users").status_code == 403  # still not an admin
