@@ -40,3 +40,19 @@ def bulk_copy(model: type[models.Model], columns: Sequence[str], rows: Iterable[
             marks = ", ".join(["%s"] * len(columns))
             sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names are ours
             cursor.executemany(sql, prepared)
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """PostgreSQL only: COPY ``rows`` into ``table`` (any table, e.g. a temporary staging
+    table; ``table`` is SQL as written by the caller, ``columns`` are quoted here) in the current
+    transaction. Values are adapted by psycopg (text, numbers, UUIDs, datetimes, None)."""
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("copy_rows() needs PostgreSQL; use bulk_copy() for models")
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
