@@ -23,7 +23,8 @@ class IngestResult:
     results: list[dict]  # {"index", "id", "status"}
 
 
-def _key(user_id, call: CallInput, normalized: str) -> tuple:
+def _key(call: CallInput, normalized: str) -> tuple:
+    """A call's identity within one user's calls (see call_logs_ingest)."""
     if call.client_call_id:
         return ("c", call.device_id, call.client_call_id)
     return ("n", normalized, call.started_at, call.direction)
@@ -45,7 +46,7 @@ def call_logs_ingest(*, user, calls: list[CallInput], indexes: list[int] | None 
     """
     indexes = indexes if indexes is not None else list(range(len(calls)))
     normalized = [phone_normalize_or_blank(c.phone) for c in calls]
-    keys = [_key(user.pk, c, n) for c, n in zip(calls, normalized, strict=True)]
+    keys = [_key(c, n) for c, n in zip(calls, normalized, strict=True)]
     rows: dict[tuple, tuple[uuid.UUID, CallInput, str]] = {}
     for call, number, key in zip(calls, normalized, keys, strict=True):
         if key not in rows:  # else the same call twice in one batch
@@ -97,7 +98,7 @@ def call_logs_ingest(*, user, calls: list[CallInput], indexes: list[int] | None 
     return IngestResult(created=created, duplicates=len(calls) - created, results=results)
 
 
-_STAGE = "pg_temp.calls_upload_stage"
+_STAGE = "pg_temp.calls_upload_stage_v1"  # a new name whenever its columns change
 _STAGE_COLUMNS = (
     "id",
     "phone",
@@ -110,7 +111,8 @@ _STAGE_COLUMNS = (
 )
 # One per database session, created on first use and emptied at every commit (and by the
 # INSERT below, which takes its rows with DELETE ... RETURNING, so that two batches in one
-# transaction never see each other's rows). Temporary tables are private to the session.
+# transaction never see each other's rows). Temporary tables are private to the session; a
+# pooler that resets sessions (DISCARD ALL) only makes the next batch create it again.
 _STAGE_CREATE = f"""
 CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
     id uuid NOT NULL,

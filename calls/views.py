@@ -48,16 +48,16 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         items = payload if isinstance(payload, list) else [payload]
         if len(items) > settings.CALLS_MAX_BATCH:
             raise CallBatchTooLarge(len(items), settings.CALLS_MAX_BATCH)
-        now = timezone.now()
+        now, user = timezone.now(), request.user  # request.user is a property: read it once
         clean, errors = [], {}
         for index, item in enumerate(items):
-            call, item_errors = call_validate(item, user=request.user, now=now)
+            call, item_errors = call_validate(item, user=user, now=now)
             if item_errors:
                 errors[index] = item_errors
             clean.append(call)
         if errors:
             raise CallBatchInvalid(errors)
-        result = services.call_logs_ingest(user=request.user, calls=clean)
+        result = services.call_logs_ingest(user=user, calls=clean)
         return Response(
             {"created": result.created, "duplicates": result.duplicates, "results": result.results},
             status=status.HTTP_201_CREATED,
