@@ -27,6 +27,7 @@ from contacts.services import (
     ContactOutcome,
     contacts_import_record,
     contacts_upsert,
+    contacts_validate,
 )
 from contacts.services import Result as Outcome
 from crm.timefmt import iso_utc
@@ -203,30 +204,42 @@ def is_blank(row: Sequence) -> bool:
 
 
 def import_rows(
-    *, reader: ContactRowReader, rows: Sequence[tuple[int, Sequence]], dry_run: bool
+    *,
+    reader: ContactRowReader,
+    rows: Sequence[tuple[int, Sequence]],
+    dry_run: bool,
+    check_only: bool = False,
 ) -> ImportBatch:
     """Read ``rows`` (row number, cells) and hand them to contacts_upsert in one call.
 
     All or nothing: if any row is invalid, nothing is saved and every bad row is reported by
     its number. With ``dry_run`` the upsert runs and is rolled back, so the outcomes (created,
     existing, replaced) are the ones a real import would have against the database as it is.
+    With ``check_only`` the rows are only validated (contacts_validate: the upsert's own
+    checks, without the database) and no outcomes are returned.
     """
     items, errors = reader.read([cells for _, cells in rows])
     outcomes: list[ContactOutcome] = []
-    if items:
+    if items and check_only:
+        _merge_errors(errors, contacts_validate(items))
+    elif items:
         with transaction.atomic():
             try:
                 outcomes = contacts_upsert(actor=reader.actor, items=items, dry_run=dry_run)
             except ContactBatchInvalid as exc:
-                for index, field_errors in exc.errors.items():
-                    row_errors = errors.setdefault(index, {})
-                    for name, messages in field_errors.items():
-                        row_errors.setdefault(name, []).extend(messages)
+                _merge_errors(errors, exc.errors)
             if errors or dry_run:
                 transaction.set_rollback(True)
     if errors:
         return ImportBatch(errors={rows[i][0]: errors[i] for i in sorted(errors)})
     return ImportBatch(outcomes=outcomes)
+
+
+def _merge_errors(errors: dict, more: dict[int, dict[str, list[str]]]) -> None:
+    for index, field_errors in more.items():
+        row_errors = errors.setdefault(index, {})
+        for name, messages in field_errors.items():
+            row_errors.setdefault(name, []).extend(messages)
 
 
 def template_csv() -> str:
@@ -340,13 +353,30 @@ def _validation_error(errors: dict[str, list[str]]) -> ValidationError:
 
 
 def _row_result(number: int, record: dict, outcome: ContactOutcome) -> RowResult:
-    contact = outcome.contact
-    row_result = RowResult()
+    row_result = _ContactRowResult(outcome)
     row_result.number = number
     row_result.outcome = outcome.result
     row_result.import_type = _IMPORT_TYPES[outcome.result]
     row_result.row_values = record
-    row_result.instance = contact
-    row_result.object_id = contact.pk
-    row_result.object_repr = str(contact)
     return row_result
+
+
+class _ContactRowResult(RowResult):
+    """A row result whose contact (``instance``, ``object_id``, ``object_repr``) is looked at
+    only when something reads it: the preview shows the first PREVIEW_ROWS rows, the confirm
+    step none (there is no admin log), so most rows never need a Contact instance."""
+
+    _LAZY = ("instance", "object_id", "object_repr")
+
+    def __init__(self, outcome: ContactOutcome):
+        super().__init__()
+        self._outcome = outcome
+        for name in self._LAZY:
+            delattr(self, name)  # set to None by RowResult; read through __getattr__
+
+    def __getattr__(self, name):
+        if name not in _ContactRowResult._LAZY or "_outcome" not in self.__dict__:
+            raise AttributeError(name)
+        contact = self._outcome.contact
+        self.instance, self.object_id, self.object_repr = contact, contact.pk, str(contact)
+        return self.__dict__[name]

@@ -3,11 +3,12 @@ commands all call these functions: the older-wins rule, the version stamp, call 
 activity record live here and nowhere else."""
 
 import unicodedata
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from calls.services import calls_link_to_contacts, calls_relink_contact
@@ -22,7 +23,8 @@ from contacts.models import Contact
 from contacts.phones import InvalidPhone, phone_normalize
 from contacts.selectors import contact_to_dict
 from contacts.text import search_key
-from syncaudit.activity import activity_record, activity_record_many
+from crm.bulk import bulk_copy
+from syncaudit.activity import activity_record, activity_record_rows
 from syncaudit.versioning import CONTACTS, version_next
 
 NAME_MAX_LENGTH = 200
@@ -46,12 +48,78 @@ class ContactInput:
     client_id: str | None = None
 
 
-@dataclass
 class ContactOutcome:
-    result: str
-    contact: Contact
-    index: int = 0
-    changes: dict = field(default_factory=dict)
+    """What a write did with one input: ``result``, the ``contact`` it ended up as, and the
+    ``changes`` recorded in the contact's history.
+
+    The batch upsert holds its contacts as plain column values; ``contact`` builds the model
+    instance when first read (an import that only counts outcomes builds none). Inputs that
+    resolved to the same contact share one instance.
+    """
+
+    __slots__ = ("_contact", "_row", "changes", "index", "result")
+
+    def __init__(self, result: str, contact: Contact | None = None, index: int = 0, changes=None):
+        self.result = result
+        self.index = index
+        self.changes = {} if changes is None else changes
+        self._contact = contact
+        self._row: _ContactRow | None = None
+
+    @property
+    def contact(self) -> Contact:
+        if self._contact is None and self._row is not None:
+            self._contact = self._row.instance()
+        return self._contact
+
+    def __repr__(self):
+        return f"ContactOutcome(result={self.result!r}, index={self.index})"
+
+
+# The contact columns as the batch upsert holds them, in the model's field order (a check at
+# import time keeps the two in step).
+_ROW_FIELDS = (
+    "id",
+    "name",
+    "name_search",
+    "phone",
+    "phone_normalized",
+    "created_by_id",
+    "created_at",
+    "updated_at",
+    "version",
+    "deleted_at",
+)
+if tuple(f.attname for f in Contact._meta.concrete_fields) != _ROW_FIELDS:  # pragma: no cover
+    raise RuntimeError("contacts.services._ROW_FIELDS no longer matches the Contact model")
+_NAME, _NUMBER, _CREATED_BY, _CREATED_AT = 1, 4, 5, 6
+
+
+class _ContactRow:
+    """One contact as plain values (``_ROW_FIELDS`` order); the instance is made on demand."""
+
+    __slots__ = ("_instance", "created_by", "saved", "values")
+
+    def __init__(self, values: tuple, *, created_by=None, saved: bool):
+        self.values = values
+        self.created_by = created_by  # the User, when known (saves a query on .created_by)
+        self.saved = saved
+        self._instance: Contact | None = None
+
+    def instance(self) -> Contact:
+        if self._instance is None:
+            contact = Contact.from_db(connection.alias, _ROW_FIELDS, self.values)
+            if not self.saved:  # a dry run's new contact: not in the database
+                contact._state.adding, contact._state.db = True, None
+            if self.created_by is not None:
+                contact.created_by = self.created_by
+            self._instance = contact
+        return self._instance
+
+
+def _contact_repr(values: tuple) -> str:
+    """str(contact) without the instance: keep in step with Contact.__str__."""
+    return f"{values[_NAME]} ({values[_NUMBER]})"
 
 
 # --- validation shared by every path -----------------------------------------------------
@@ -109,6 +177,20 @@ def _older_wins(existing_created_at: datetime, incoming_created_at: datetime) ->
 # --- create (single or many): the older record wins ---------------------------------------
 
 
+def contacts_validate(items: list[ContactInput]) -> dict[int, dict[str, list[str]]]:
+    """The checks contacts_upsert starts with, and nothing else: names, numbers and times, by
+    index. No database access, no locks; an empty answer means contacts_upsert will accept
+    the rows (validity does not depend on the database, and a time can only stop being "in
+    the future"). import_contacts checks a whole file with it before importing any of it."""
+    now = timezone.now()
+    errors = {}
+    for index, item in enumerate(items):
+        item_errors = _validate(item, now)[1]
+        if item_errors:
+            errors[index] = item_errors
+    return errors
+
+
 @transaction.atomic
 def contacts_upsert(
     *, actor, items: list[ContactInput], dry_run: bool = False
@@ -119,7 +201,7 @@ def contacts_upsert(
     written. Within the batch and against the database the older record wins (ties keep what
     is already there / what came first). Returns one outcome per input, in input order.
     With ``dry_run`` nothing is locked or written: the outcomes are what an import would do
-    against the database as it is now (the admin's preview, import_contacts' check pass).
+    against the database as it is now (the admin's preview, import_contacts --dry-run).
     """
     now = timezone.now()
     cleaned: list[dict] = []
@@ -146,43 +228,62 @@ def contacts_upsert(
     version = 0 if dry_run else version_next(CONTACTS)
     live = Contact.live if dry_run else Contact.live.select_for_update()
     lookup = live.filter(phone_normalized__in=list(winners)).order_by()  # no sort: by number
-    existing = {c.phone_normalized: c for c in lookup}
+    existing = {values[_NUMBER]: values for values in lookup.values_list(*_ROW_FIELDS)}
 
-    by_number: dict[str, tuple[str, Contact, dict]] = {}
-    to_create: list[Contact] = []
-    to_replace: list[Contact] = []
+    saved = not dry_run
+    by_number: dict[str, tuple[str, _ContactRow, dict]] = {}
+    to_create: list[_ContactRow] = []
+    to_replace: list[_ContactRow] = []
     for number, index in winners.items():
         clean = cleaned[index]
         current = existing.get(number)
         if current is None:
-            contact = Contact(
-                name=clean["name"],
-                name_search=search_key(clean["name"]),
-                phone=clean["phone"],
-                phone_normalized=number,
-                created_by=clean["created_by"],
-                created_at=clean["created_at"],
-                updated_at=now,
-                version=version,
+            creator = clean["created_by"]
+            row = _ContactRow(
+                (
+                    uuid.uuid4(),
+                    clean["name"],
+                    search_key(clean["name"]),
+                    clean["phone"],
+                    number,
+                    creator.pk,
+                    clean["created_at"],
+                    now,
+                    version,
+                    None,
+                ),
+                created_by=creator,
+                saved=saved,
             )
-            to_create.append(contact)
-            by_number[number] = (Result.CREATED, contact, {})
-        elif _older_wins(current.created_at, clean["created_at"]):
+            to_create.append(row)
+            by_number[number] = (Result.CREATED, row, {})
+        elif _older_wins(current[_CREATED_AT], clean["created_at"]):
+            creator = clean["created_by"]
             changes = {
-                "name": [current.name, clean["name"]],
-                "created_by": [str(current.created_by_id), str(clean["created_by"].pk)],
-                "created_at": [current.created_at.isoformat(), clean["created_at"].isoformat()],
+                "name": [current[_NAME], clean["name"]],
+                "created_by": [str(current[_CREATED_BY]), str(creator.pk)],
+                "created_at": [current[_CREATED_AT].isoformat(), clean["created_at"].isoformat()],
             }
-            current.name = clean["name"]
-            current.name_search = search_key(clean["name"])
-            current.created_by = clean["created_by"]
-            current.created_at = clean["created_at"]
-            current.updated_at = now
-            current.version = version
-            to_replace.append(current)
-            by_number[number] = (Result.REPLACED, current, changes)
+            row = _ContactRow(
+                (
+                    current[0],
+                    clean["name"],
+                    search_key(clean["name"]),
+                    current[3],  # the number as entered stays the book's
+                    number,
+                    creator.pk,
+                    clean["created_at"],
+                    now,
+                    version,
+                    None,
+                ),
+                created_by=creator,
+                saved=True,  # the row exists either way
+            )
+            to_replace.append(row)
+            by_number[number] = (Result.REPLACED, row, changes)
         else:
-            by_number[number] = (Result.EXISTING, current, {})
+            by_number[number] = (Result.EXISTING, _ContactRow(current, saved=True), {})
 
     if not dry_run:
         _contacts_write(
@@ -191,36 +292,59 @@ def contacts_upsert(
 
     outcomes = []
     for index, clean in enumerate(cleaned):
-        result, contact, changes = by_number[clean["phone_normalized"]]
-        if winners[clean["phone_normalized"]] != index:
+        number = clean["phone_normalized"]
+        result, row, changes = by_number[number]
+        if winners[number] != index:
             # A younger duplicate inside the same batch: the winner stands for it.
             result, changes = Result.EXISTING, {}
-        outcomes.append(
-            ContactOutcome(result=result, contact=contact, index=index, changes=changes)
-        )
+        outcome = ContactOutcome(result, index=index, changes=changes)
+        outcome._row = row
+        outcomes.append(outcome)
     return outcomes
 
 
+_CONTACT_COLUMNS = [f.column for f in Contact._meta.concrete_fields]
+
+
 def _contacts_write(*, actor, to_create, to_replace, by_number) -> None:
-    Contact.objects.bulk_create(to_create, batch_size=1000)
-    Contact.objects.bulk_update(
-        to_replace,
-        ["name", "name_search", "created_by", "created_at", "updated_at", "version"],
-        batch_size=1000,
-    )
+    # Plain rows, streamed (COPY on PostgreSQL): no instances, no statement of thousands of
+    # bound parameters. Nothing listens to signals of bulk writes, so none are lost.
     if to_create:
-        calls_link_to_contacts(phones=[c.phone_normalized for c in to_create])
-    activity_record_many(
+        bulk_copy(Contact, _CONTACT_COLUMNS, [row.values for row in to_create])
+    if to_replace:
+        Contact.objects.bulk_update(
+            [row.instance() for row in to_replace],
+            ["name", "name_search", "created_by", "created_at", "updated_at", "version"],
+            batch_size=1000,
+        )
+    if to_create:
+        calls_link_to_contacts(phones=[row.values[_NUMBER] for row in to_create])
+    object_type = Contact._meta.model_name
+    activity_record_rows(
         actor=actor,
         action="contacts.contact.created",
-        rows=[
-            (c, {"name": [None, c.name], "phone": [None, c.phone_normalized]}) for c in to_create
-        ],
+        rows=(
+            (
+                object_type,
+                str(row.values[0]),
+                _contact_repr(row.values),
+                {"name": [None, row.values[_NAME]], "phone": [None, row.values[_NUMBER]]},
+            )
+            for row in to_create
+        ),
     )
-    activity_record_many(
+    activity_record_rows(
         actor=actor,
         action="contacts.contact.replaced",
-        rows=[(c, by_number[c.phone_normalized][2]) for c in to_replace],
+        rows=(
+            (
+                object_type,
+                str(row.values[0]),
+                _contact_repr(row.values),
+                by_number[row.values[_NUMBER]][2],
+            )
+            for row in to_replace
+        ),
     )
 
 

@@ -1,10 +1,12 @@
 """The one function every path calls to record a mutation that matters."""
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, models
+from django.db import models
 from django.utils import timezone
 
+from crm.bulk import bulk_copy
 from syncaudit.models import Activity
 
 # Sync bookkeeping is not news to a person reading the history.
@@ -25,36 +27,49 @@ def activity_record(
     )
 
 
-_BULK_COLUMNS = "actor_id, action, object_type, object_id, object_repr, changes, created_at"
+_BULK_COLUMNS = (
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "created_at",
+)
 
 
 def activity_record_many(*, actor, action: str, rows: list[tuple[models.Model, dict]]) -> None:
-    """Bulk variant for imports and batch uploads: one multi-row INSERT per 1,000 rows of
-    plain values (building Activity instances cost more than the contacts' own insert)."""
+    """Bulk variant for imports and batch uploads: one row per (object, changes)."""
+    activity_record_rows(
+        actor=actor,
+        action=action,
+        rows=((obj._meta.model_name, str(obj.pk), str(obj), changes) for obj, changes in rows),
+    )
+
+
+def activity_record_rows(*, actor, action: str, rows: Iterable[tuple[str, str, str, dict]]) -> None:
+    """activity_record_many for callers that hold plain values, not model instances: rows of
+    (object_type, object_id, object_repr, changes). Streamed with crm.bulk.bulk_copy (COPY on
+    PostgreSQL): a multi-row INSERT of thousands of bound parameters cost more to build than
+    the rows cost to store."""
+    rows = list(rows)
     if not rows:
         return
-    fields = {f.name: f for f in Activity._meta.concrete_fields}
-    actor_id = fields["actor"].get_db_prep_save(
-        actor.pk if getattr(actor, "pk", None) else None, connection
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    now = timezone.now()
+    bulk_copy(
+        Activity,
+        _BULK_COLUMNS,
+        (
+            (
+                actor_id,
+                action,
+                object_type,
+                object_id,
+                object_repr[:200],
+                {k: v for k, v in changes.items() if k not in _NOISE},
+                now,
+            )
+            for object_type, object_id, object_repr, changes in rows
+        ),
     )
-    now = fields["created_at"].get_db_prep_save(timezone.now(), connection)
-    as_json = fields["changes"].get_db_prep_save
-    table = connection.ops.quote_name(Activity._meta.db_table)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start : start + 1000]
-            params: list = []
-            for obj, changes in chunk:
-                clean = {k: v for k, v in changes.items() if k not in _NOISE}
-                params += [
-                    actor_id,
-                    action,
-                    obj._meta.model_name,
-                    str(obj.pk),
-                    str(obj)[:200],
-                    as_json(clean, connection),
-                    now,
-                ]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            sql = f"INSERT INTO {table} ({_BULK_COLUMNS}) VALUES {values}"  # noqa: S608 - no input
-            cursor.execute(sql, params)

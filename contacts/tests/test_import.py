@@ -324,3 +324,127 @@ def test_a_bad_row_15001_of_20000_imports_nothing(tmp_path, admin_user):
         )
     assert "row 15001" in err.getvalue()
     assert not Contact.objects.exists()
+
+
+# --- what the faster write path must keep -------------------------------------------------------
+
+
+ODD_NAMES = [
+    "Back\\slash \\N \\t \\\\ O'Brien",  # COPY's escape and NULL markers as plain text
+    'Zoë "Quotes" Ünal, Jr.',
+    "李小龍 🙂 Ñandú",
+    "Tab-free\\nbut \\r backslashed",
+]
+
+
+def test_the_command_stores_odd_names_and_numbers_exactly(tmp_path, admin_user):
+    rows = [[name, next_phone(), "", ""] for name in ODD_NAMES]
+    rows.append(["Inner tab in the number", "+1 202 234 5678\tx12", "", ""])  # kept as entered
+    run(write_csv(tmp_path, rows))
+    stored = {c.phone_normalized: c for c in Contact.live.all()}
+    assert len(stored) == len(rows)
+    for name, phone, *_ in rows[:-1]:
+        contact = stored[phone]
+        assert contact.name == name
+        assert contact.phone == phone
+    assert stored["+12022345678"].phone == "+1 202 234 5678\tx12"
+    assert stored["+12022345678"].name_search == "inner tab in the number"
+    assert stored[rows[2][1]].name_search == "李小龍 🙂 nandu"
+    # The history rows carry the same text, in the repr and in the changes.
+    for contact in stored.values():
+        activity = Activity.objects.get(action="contacts.contact.created", object_id=contact.pk)
+        assert activity.object_repr == str(contact)
+        assert activity.object_type == "contact"
+        assert activity.changes == {
+            "name": [None, contact.name],
+            "phone": [None, contact.phone_normalized],
+        }
+        assert activity.actor == admin_user
+
+
+def test_the_command_check_lists_every_bad_row_without_reading_contacts(tmp_path, admin_user):
+    rows = [[f"Name {n}", next_phone(), "", ""] for n in range(9)]
+    rows[0][1] = "12"  # first batch
+    rows[4][0] = "bad\x07name"  # second batch
+    rows[4][2] = "2999-01-01T00:00:00Z"
+    rows[8][3] = "nobody@example.com"  # last, short batch
+    path = write_csv(tmp_path, rows)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(CommandError, match="3 of 9"):
+        call_command(
+            "import_contacts",
+            str(path),
+            "--batch-size",
+            "4",
+            stdout=io.StringIO(),
+            stderr=(err := io.StringIO()),
+        )
+    listed = err.getvalue()
+    assert "row 1 (line 2): phone:" in listed
+    assert "row 5 (line 6): name: The name contains control characters.; created_at:" in listed
+    assert "row 9 (line 10): created_by_email: No user with the email nobody@example.com." in listed
+    # Validity does not depend on the contact book: the check pass never reads it.
+    assert not [q["sql"] for q in queries if "contacts_contact" in q["sql"]]
+    assert not Contact.objects.exists()
+
+
+def test_the_command_builds_no_contact_instances_to_import(tmp_path, admin_user, monkeypatch):
+    rows = [[f"Name {n}", next_phone(), "", ""] for n in range(5)]
+    path = write_csv(tmp_path, rows)
+
+    def no_instances(self, *args, **kwargs):
+        raise AssertionError("a Contact instance was built")
+
+    monkeypatch.setattr(Contact, "__init__", no_instances)
+    out, _ = run(path)
+    monkeypatch.undo()
+    assert "created 5, existing 0, replaced 0, errors 0" in out
+    assert Contact.live.count() == 5
+
+
+def test_the_command_records_what_a_replacement_changed(tmp_path, admin_user):
+    bea = UserFactory(email="bea@example.com")
+    younger = make_contact(name="Younger", phone="+12022345678", created_at=T0)
+    rows = [["Older", "202-234-5678", "2024-01-01T00:00:00Z", "bea@example.com"]]
+    out, _ = run(write_csv(tmp_path, rows))
+    assert "created 0, existing 0, replaced 1, errors 0" in out
+    contact = Contact.objects.get()
+    assert contact.pk == younger.pk
+    assert (contact.name, contact.name_search, contact.created_by) == ("Older", "older", bea)
+    assert contact.phone == younger.phone  # the number as first entered stays
+    assert contact.version > younger.version
+    activity = Activity.objects.get(action="contacts.contact.replaced")
+    assert activity.object_id == str(contact.pk)
+    assert activity.object_repr == str(contact)
+    assert activity.actor == admin_user
+    assert activity.changes == {
+        "name": ["Younger", "Older"],
+        "created_by": [str(younger.created_by_id), str(bea.pk)],
+        "created_at": [T0.isoformat(), "2024-01-01T00:00:00+00:00"],
+    }
+
+
+def test_imported_contacts_reach_the_sync_feed_with_one_version_per_batch(tmp_path, admin_user):
+    before = make_contact(name="Before")
+    rows = [[f"Name {n}", next_phone(), "", ""] for n in range(5)]
+    run(write_csv(tmp_path, rows), "--batch-size", "2")
+    imported = Contact.objects.exclude(pk=before.pk).order_by()
+    versions = sorted(imported.values_list("version", flat=True).distinct())
+    assert len(versions) == 3
+    assert versions[0] > before.version
+
+
+def test_the_preview_shows_each_rows_number_and_contact(site):
+    make_contact(name="Kept", phone="+12022345678", created_at=T0)
+    content = csv_bytes(
+        [["New \\N one", "(202) 200-0001", "", ""], ["Later", "202 234 5678", "", ""]]
+    )
+    preview = upload(site, content)
+    html = preview.content.decode()
+    assert "+12022000001" in html and "New \\N one (+12022000001)" in html
+    assert "Kept (+12022345678)" in html
+    rows = preview.context["result"].rows
+    assert [(r.outcome, r.object_repr) for r in rows] == [
+        ("created", "New \\N one (+12022000001)"),
+        ("existing", "Kept (+12022345678)"),
+    ]
+    assert rows[1].instance.pk == Contact.objects.get().pk

@@ -16,6 +16,7 @@ from contacts.services import (
     contact_delete,
     contact_update,
     contacts_upsert,
+    contacts_validate,
 )
 from contacts.tests.factories import make_contact
 from syncaudit.models import Activity
@@ -265,3 +266,40 @@ def test_a_dry_run_reports_outcomes_and_writes_nothing():
     assert Activity.objects.count() == activity_before
     call.refresh_from_db()
     assert call.contact is None
+
+
+def test_outcomes_of_one_number_share_one_contact_and_it_is_the_saved_row():
+    user = UserFactory()
+    outcomes = contacts_upsert(
+        actor=user,
+        items=[
+            ContactInput(name="Young", phone=PHONE, created_at=T0 + timedelta(hours=2)),
+            ContactInput(name="Old", phone="202 234 5678", created_at=T0),
+        ],
+    )
+    assert outcomes[0].contact is outcomes[1].contact
+    contact = outcomes[1].contact
+    assert not contact._state.adding
+    stored = Contact.objects.get()
+    assert [(f.attname, getattr(contact, f.attname)) for f in Contact._meta.concrete_fields] == [
+        (f.attname, getattr(stored, f.attname)) for f in Contact._meta.concrete_fields
+    ]
+    assert contact.created_by is user
+
+
+def test_contacts_validate_gives_the_upserts_errors_without_the_database(
+    django_assert_num_queries,
+):
+    items = [
+        ContactInput(name="Good", phone=PHONE),
+        ContactInput(name="", phone="nonsense", created_at=T0),
+        ContactInput(name="Later", phone=PHONE, created_at=timezone.now() + timedelta(days=1)),
+    ]
+    with django_assert_num_queries(0):
+        errors = contacts_validate(items)
+    assert set(errors) == {1, 2}
+    assert set(errors[1]) == {"name", "phone"}
+    assert set(errors[2]) == {"created_at"}
+    with pytest.raises(ContactBatchInvalid) as exc:
+        contacts_upsert(actor=UserFactory(), items=items)
+    assert exc.value.errors == errors

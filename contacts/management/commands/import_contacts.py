@@ -2,10 +2,13 @@
 
 All or nothing, in two passes over the file:
 
-1. Check. Each batch goes through contacts_upsert inside a transaction that is rolled back:
-   the service's own validation and normalisation, nothing saved. If any row is invalid, the
-   bad rows are listed with their numbers, nothing is imported and the command fails.
-2. Import. The same batches again, each committed in its own transaction.
+1. Check. Each batch is read and validated by the service's own checks
+   (contacts_validate: names, numbers, times, and the creators' emails), without touching the
+   contacts table. If any row is invalid, the bad rows are listed with their numbers, nothing
+   is imported and the command fails. With --dry-run each batch instead goes through
+   contacts_upsert in a transaction that is rolled back, to count what it would do.
+2. Import. The same batches again through contacts_upsert, each committed in its own
+   transaction.
 
 Why not one transaction for the whole file: contacts_upsert holds the contacts change-feed lock
 (syncaudit/versioning.py) until its transaction ends, and a 100,000-row import in a single
@@ -86,7 +89,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Importing {file} as {actor.email}.")
 
         total = self._count_rows(file)
-        checked = self._run(file, actor, batch_size, total, dry_run=True, label="Checking")
+        checked = self._run(
+            file, actor, batch_size, total, dry_run=True, check_only=not dry_run, label="Checking"
+        )
         if checked.invalid:
             self._list_errors(checked)
             raise CommandError(
@@ -99,7 +104,9 @@ class Command(BaseCommand):
             )
             return
 
-        imported = self._run(file, actor, batch_size, total, dry_run=False, label="Importing")
+        imported = self._run(
+            file, actor, batch_size, total, dry_run=False, check_only=False, label="Importing"
+        )
         contacts_import_record(
             actor=actor,
             source=f"import_contacts {file.name}",
@@ -140,7 +147,15 @@ class Command(BaseCommand):
             raise CommandError(f"{file} is not UTF-8 text; save it as CSV UTF-8.") from None
 
     def _run(
-        self, file: Path, actor: User, batch_size: int, total: int, *, dry_run: bool, label: str
+        self,
+        file: Path,
+        actor: User,
+        batch_size: int,
+        total: int,
+        *,
+        dry_run: bool,
+        check_only: bool,
+        label: str,
     ) -> Tally:
         tally = Tally()
         with (
@@ -166,16 +181,16 @@ class Command(BaseCommand):
                 batch.append((number, cells))
                 lines[number] = rows.line_num
                 if len(batch) == batch_size:
-                    self._batch(reader, batch, lines, tally, dry_run=dry_run)
+                    self._batch(reader, batch, lines, tally, dry_run=dry_run, check_only=check_only)
                     progress.update(len(batch))
                     batch, lines = [], {}
             if batch:
-                self._batch(reader, batch, lines, tally, dry_run=dry_run)
+                self._batch(reader, batch, lines, tally, dry_run=dry_run, check_only=check_only)
                 progress.update(len(batch))
         return tally
 
-    def _batch(self, reader, batch, lines, tally: Tally, *, dry_run: bool) -> None:
-        result = import_rows(reader=reader, rows=batch, dry_run=dry_run)
+    def _batch(self, reader, batch, lines, tally: Tally, *, dry_run: bool, check_only: bool):
+        result = import_rows(reader=reader, rows=batch, dry_run=dry_run, check_only=check_only)
         tally.rows += len(batch)
         if result.errors:
             tally.invalid += len(result.errors)
