@@ -30,6 +30,7 @@ from contacts.services import (
     contact_delete,
     contact_update,
 )
+from crm.bulk import gc_paused
 from syncaudit.selectors import activity_for_object
 
 RECENT_CALLS = 20
@@ -372,6 +373,20 @@ class ContactAdmin(ImportExportModelAdmin):
         response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="contacts-import-template.csv"'
         return response
+
+    def import_action(self, request, **kwargs):
+        # Reading, checking and previewing thousands of rows: see crm.bulk.gc_paused. The page
+        # is rendered here, inside the pause, while every row's result is still alive (no
+        # middleware of ours post-processes template responses).
+        with gc_paused():
+            response = super().import_action(request, **kwargs)
+            if isinstance(response, TemplateResponse):
+                response.render()
+            return response
+
+    def process_import(self, request, **kwargs):
+        with gc_paused():
+            return super().process_import(request, **kwargs)
 
     def has_import_permission(self, request):
         return super().has_import_permission(request) and self.has_add_permission(request)

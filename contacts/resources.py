@@ -7,12 +7,16 @@ only translates cells into inputs and the service's answers and errors back into
 """
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+import phonenumbers
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
@@ -26,6 +30,7 @@ from contacts.services import (
     ContactInput,
     ContactOutcome,
     contacts_import_record,
+    contacts_numbers_of,
     contacts_upsert,
     contacts_validate,
 )
@@ -209,6 +214,7 @@ def import_rows(
     rows: Sequence[tuple[int, Sequence]],
     dry_run: bool,
     check_only: bool = False,
+    keep_numbers: bool = False,
 ) -> ImportBatch:
     """Read ``rows`` (row number, cells) and hand them to contacts_upsert in one call.
 
@@ -217,22 +223,68 @@ def import_rows(
     existing, replaced) are the ones a real import would have against the database as it is.
     With ``check_only`` the rows are only validated (contacts_validate: the upsert's own
     checks, without the database) and no outcomes are returned.
+
+    ``keep_numbers`` (the admin's preview and confirm): a clean preview keeps the numbers it
+    parsed (see PreviewNumbers), and the import of the same rows reuses them.
     """
     items, errors = reader.read([cells for _, cells in rows])
     outcomes: list[ContactOutcome] = []
     if items and check_only:
         _merge_errors(errors, contacts_validate(items))
     elif items:
+        memo = PreviewNumbers(items) if keep_numbers else None
+        numbers = memo.get() if memo is not None and not dry_run else None
         with transaction.atomic():
             try:
-                outcomes = contacts_upsert(actor=reader.actor, items=items, dry_run=dry_run)
+                outcomes = contacts_upsert(
+                    actor=reader.actor, items=items, dry_run=dry_run, numbers=numbers
+                )
             except ContactBatchInvalid as exc:
                 _merge_errors(errors, exc.errors)
             if errors or dry_run:
                 transaction.set_rollback(True)
+        if memo is not None and not errors:
+            if dry_run:
+                memo.set(contacts_numbers_of(items, outcomes))
+            elif numbers is not None:
+                memo.delete()
     if errors:
         return ImportBatch(errors={rows[i][0]: errors[i] for i in sorted(errors)})
     return ImportBatch(outcomes=outcomes)
+
+
+class PreviewNumbers:
+    """The E.164 numbers of a clean preview, kept for its confirm step.
+
+    Parsing numbers is most of what validating a row costs, and the confirm step (often in
+    another worker process, so without phone_normalize's memo) would parse every one again.
+    The preview stores each phone as written -> the E.164 form phone_normalize gave it, in the
+    cache where import-export keeps the uploaded file itself, under a digest of the file's
+    phones, the default region and the phonenumbers version. The confirm step of the same
+    rows finds it and skips those parses; any other file (or an expired entry) is parsed as
+    usual. Names, times and creators are validated again either way, and the older-wins
+    lookup runs against the database as it is at confirm time.
+    """
+
+    PREFIX = "contacts-import-numbers:"
+    TIMEOUT = 3600  # seconds; a later confirm just parses again
+
+    def __init__(self, items: Sequence[ContactInput]):
+        digest = hashlib.sha256(
+            f"{settings.PHONE_DEFAULT_REGION}\0{phonenumbers.__version__}".encode()
+        )
+        for item in items:
+            digest.update(b"\0" + str(item.phone).encode("utf-8", "surrogatepass"))
+        self.key = self.PREFIX + digest.hexdigest()
+
+    def get(self) -> dict[str, str] | None:
+        return cache.get(self.key)
+
+    def set(self, numbers: dict[str, str]) -> None:
+        cache.set(self.key, numbers, self.TIMEOUT)
+
+    def delete(self) -> None:
+        cache.delete(self.key)
 
 
 def _merge_errors(errors: dict, more: dict[int, dict[str, list[str]]]) -> None:
@@ -328,7 +380,7 @@ class ContactResource(SpreadsheetSafeMixin, resources.ModelResource):
         if not rows:
             result.append_base_error(Error(ImportFileInvalid("The file has no contacts in it.")))
             return result
-        batch = import_rows(reader=reader, rows=rows, dry_run=dry_run)
+        batch = import_rows(reader=reader, rows=rows, dry_run=dry_run, keep_numbers=True)
         if batch.errors:
             cells_of = dict(rows)
             for number, errors in batch.errors.items():

@@ -2,8 +2,9 @@
 commands all call these functions: the older-wins rule, the version stamp, call linking and the
 activity record live here and nowhere else."""
 
-import unicodedata
+import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -72,6 +73,13 @@ class ContactOutcome:
             self._contact = self._row.instance()
         return self._contact
 
+    @property
+    def phone_normalized(self) -> str:
+        """The contact's number, without building the contact."""
+        if self._row is not None:
+            return self._row.values[_NUMBER]
+        return self.contact.phone_normalized
+
     def __repr__(self):
         return f"ContactOutcome(result={self.result!r}, index={self.index})"
 
@@ -125,8 +133,13 @@ def _contact_repr(values: tuple) -> str:
 # --- validation shared by every path -----------------------------------------------------
 
 
+# Unicode's "Cc" (control) category is exactly these 65 code points: C0, DEL and C1
+# (tests/test_services.py checks that against unicodedata for every code point).
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _has_control_chars(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in text)
+    return _CONTROL_CHARS.search(text) is not None
 
 
 def contact_clean_name(name) -> str:
@@ -150,7 +163,9 @@ def contact_clean_created_at(value: datetime | None, *, now: datetime) -> dateti
     return value.astimezone(UTC)
 
 
-def _validate(item: ContactInput, now: datetime) -> tuple[dict, dict[str, list[str]]]:
+def _validate(
+    item: ContactInput, now: datetime, numbers: Mapping[str, str] | None = None
+) -> tuple[dict, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     clean = {}
     try:
@@ -158,7 +173,8 @@ def _validate(item: ContactInput, now: datetime) -> tuple[dict, dict[str, list[s
     except ValueError as exc:
         errors["name"] = [str(exc)]
     try:
-        clean["phone_normalized"] = phone_normalize(item.phone)
+        known = numbers.get(item.phone) if numbers and isinstance(item.phone, str) else None
+        clean["phone_normalized"] = known or phone_normalize(item.phone)
         clean["phone"] = item.phone.strip()
     except InvalidPhone as exc:
         errors["phone"] = [str(exc)]
@@ -193,7 +209,11 @@ def contacts_validate(items: list[ContactInput]) -> dict[int, dict[str, list[str
 
 @transaction.atomic
 def contacts_upsert(
-    *, actor, items: list[ContactInput], dry_run: bool = False
+    *,
+    actor,
+    items: list[ContactInput],
+    dry_run: bool = False,
+    numbers: Mapping[str, str] | None = None,
 ) -> list[ContactOutcome]:
     """Create contacts, or resolve each against the live contact holding its number.
 
@@ -202,12 +222,17 @@ def contacts_upsert(
     is already there / what came first). Returns one outcome per input, in input order.
     With ``dry_run`` nothing is locked or written: the outcomes are what an import would do
     against the database as it is now (the admin's preview, import_contacts --dry-run).
+
+    ``numbers`` maps phones as written to the E.164 form that phone_normalize gave this server
+    for them earlier (contacts_numbers_of() of a preview's outcomes: the admin's confirm step
+    reuses its preview's parse). Phones found there are not parsed again; the others are.
+    Only pass what came out of phone_normalize: it is trusted as such.
     """
     now = timezone.now()
     cleaned: list[dict] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for index, item in enumerate(items):
-        clean, item_errors = _validate(item, now)
+        clean, item_errors = _validate(item, now, numbers)
         if item_errors:
             errors[index] = item_errors
         clean["created_by"] = item.created_by or actor
@@ -301,6 +326,16 @@ def contacts_upsert(
         outcome._row = row
         outcomes.append(outcome)
     return outcomes
+
+
+def contacts_numbers_of(
+    items: list[ContactInput], outcomes: list[ContactOutcome]
+) -> dict[str, str]:
+    """Each input's phone as written -> the E.164 number contacts_upsert read it as (for
+    ``numbers`` in a later contacts_upsert of the same rows)."""
+    return {
+        item.phone: outcome.phone_normalized for item, outcome in zip(items, outcomes, strict=True)
+    }
 
 
 _CONTACT_COLUMNS = [f.column for f in Contact._meta.concrete_fields]

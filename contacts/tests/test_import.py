@@ -1,6 +1,7 @@
 """Contacts import: the admin's preview/confirm and `manage.py import_contacts`."""
 
 import csv
+import gc
 import io
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -16,7 +17,10 @@ from import_export.tmp_storages import CacheStorage
 
 from accounts.tests.factories import UserFactory
 from contacts.models import Contact
+from contacts.resources import PreviewNumbers
+from contacts.services import ContactInput
 from contacts.tests.factories import make_contact, next_phone
+from crm.bulk import gc_paused
 from syncaudit.models import Activity
 
 pytestmark = pytest.mark.django_db
@@ -448,3 +452,53 @@ def test_the_preview_shows_each_rows_number_and_contact(site):
         ("existing", "Kept (+12022345678)"),
     ]
     assert rows[1].instance.pk == Contact.objects.get().pk
+
+
+def test_the_confirm_step_reuses_the_previews_numbers(site, monkeypatch):
+    content = csv_bytes([["Ada", "+1 202 234 5678", "", ""], ["Bob", "(202) 200-0001", "", ""]])
+    preview = upload(site, content)
+    memo = PreviewNumbers(
+        [ContactInput(name="", phone=p) for p in ("+1 202 234 5678", "(202) 200-0001")]
+    )
+    assert memo.get() == {"+1 202 234 5678": "+12022345678", "(202) 200-0001": "+12022000001"}
+
+    def no_parsing(raw, **kwargs):
+        raise AssertionError(f"{raw} was parsed again")
+
+    monkeypatch.setattr("contacts.services.phone_normalize", no_parsing)
+    confirm(site, preview)
+    assert names_by_phone() == {"+12022345678": "Ada", "+12022000001": "Bob"}
+    assert memo.get() is None  # used once
+
+
+def test_the_confirm_step_parses_numbers_the_preview_did_not_see(site):
+    upload(site, csv_bytes([["Good", "+12022345678", "", ""], ["Other", "+12022000001", "", ""]]))
+    # The same rows but one number changed after the preview: nothing of the memo applies.
+    storage = CacheStorage(encoding="utf-8-sig", read_mode="r")
+    storage.save(csv_bytes([["Good", "+12022345678", "", ""], ["Other", "12", "", ""]]))
+    response = site.post(
+        PROCESS,
+        {
+            "import_file_name": storage.name,
+            "original_file_name": "contacts.csv",
+            "format": CSV_FORMAT,
+            "resource": "",
+        },
+    )
+    assert [row.number for row in response.context["result"].invalid_rows] == [2]
+    assert not Contact.objects.exists()
+
+
+def test_gc_paused_restores_the_collector():
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

@@ -1,4 +1,6 @@
+import sys
 import threading
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from contacts.errors import ContactBatchInvalid, ContactInvalid, DuplicatePhone,
 from contacts.models import Contact
 from contacts.services import (
     ContactInput,
+    _has_control_chars,
     contact_create,
     contact_delete,
     contact_update,
@@ -303,3 +306,10 @@ def test_contacts_validate_gives_the_upserts_errors_without_the_database(
     with pytest.raises(ContactBatchInvalid) as exc:
         contacts_upsert(actor=UserFactory(), items=items)
     assert exc.value.errors == errors
+
+
+def test_control_characters_are_exactly_unicodes_cc_category():
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        is_control = unicodedata.category(char) == "Cc"
+        assert _has_control_chars(f"a{char}b") is is_control, hex(code)

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from accounts.models import Role, User
 from contacts.resources import ContactRowReader, ImportFileInvalid, import_rows, is_blank
 from contacts.services import Result, contacts_import_record
+from crm.bulk import gc_paused
 
 MAX_LISTED_ERRORS = 200
 
@@ -159,6 +160,7 @@ class Command(BaseCommand):
     ) -> Tally:
         tally = Tally()
         with (
+            gc_paused(),  # see crm.bulk
             self._open(file) as handle,
             tqdm(
                 total=total, unit="row", desc=label, disable=not self.show_progress or None
