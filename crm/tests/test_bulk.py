@@ -32,3 +32,17 @@ def test_bulk_copy_writes_rows_as_given(admin_user):
 def test_bulk_copy_of_nothing_writes_nothing():
     bulk_copy(Activity, ["action"], [])
     assert not Activity.objects.exists()
+
+
+@pytest.mark.django_db
+def test_copy_rows_fills_any_table_including_temporary_ones():
+    from django.db import connection
+
+    from crm.bulk import copy_rows
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE bulk_probe (n integer, t text, w timestamptz)")
+        when = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+        copy_rows("bulk_probe", ["n", "t", "w"], [(1, "a\tb\\c\nd", when), (2, None, None)])
+        cursor.execute("SELECT n, t, w FROM bulk_probe ORDER BY n")
+        assert cursor.fetchall() == [(1, "a\tb\\c\nd", when), (2, None, None)]
