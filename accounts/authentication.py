@@ -28,18 +28,18 @@ class JWTAuthentication(SimpleJWTAuthentication):
         return sql, [f.attname for f in fields]
 
     def get_user(self, validated_token):
-        db = self.user_model.objects.db
-        if (
-            connections[db].vendor != "postgresql"  # other backends need value conversions
-            or self.user_model._meta.pk.name != api_settings.USER_ID_FIELD
-        ):
-            return super().get_user(validated_token)
         try:
             user_id = uuid.UUID(str(validated_token[api_settings.USER_ID_CLAIM]))
         except KeyError as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
         except ValueError as exc:
             raise AuthenticationFailed(_("User not found"), code="user_not_found") from exc
+        db = self.user_model.objects.db
+        if (
+            connections[db].vendor != "postgresql"  # other backends need value conversions
+            or self.user_model._meta.pk.name != api_settings.USER_ID_FIELD
+        ):
+            return super().get_user(validated_token)
         sql, attnames = self._select
         with connections[db].cursor() as cursor:
             cursor.execute(sql, [user_id])
