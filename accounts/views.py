@@ -66,6 +66,9 @@ class LoginView(_PublicView):
             raise AuthenticationFailed(BAD_CREDENTIALS)
         refresh = RefreshToken.for_user(user)
         # Django's own signal: updates last_login and tells django-axes to reset the failures.
+        # A token login has no session: without this, django-axes would create one (for the
+        # hash in its access log), store it and send every phone a useless session cookie.
+        request._request.__dict__.pop("session", None)
         user_logged_in.send(sender=type(user), request=request._request, user=user)
         return Response(
             {

@@ -298,3 +298,16 @@ def test_the_user_is_read_fresh_on_every_request(admin_client):
     )
     # Permissions see the role as it is now: the users API is for admins only.
     assert client.get("/api/v1/users").status_code == 403  # still not an admin
+
+
+def test_a_token_login_creates_no_session():
+    from django.contrib.sessions.models import Session
+
+    response = login(APIClient(), UserFactory(email="anna@example.com").email)
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
+    assert not Session.objects.exists()
+    # django-axes still records the successful login in its access log.
+    from axes.models import AccessLog
+
+    assert AccessLog.objects.filter(username="anna@example.com").count() == 1
