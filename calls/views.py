@@ -31,6 +31,10 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self):
         return call_list()
 
+    def list_is_small_by_nature(self, request) -> bool:
+        """One contact's calls: counted with their page, no planner estimate asked first."""
+        return self.action == "for_contact" or "contact" in request.query_params
+
     def list(self, request, *args, **kwargs):
         # Rows, not model instances: a page of 1,000 renders several times faster.
         page = self.paginate_queryset(call_page_rows(self.filter_queryset(self.get_queryset())))

@@ -40,6 +40,10 @@ class ContactViewSet(
     def get_queryset(self):
         return contact_list()
 
+    def list_is_small_by_nature(self, request) -> bool:
+        """A contact's calls: counted with their page, no planner estimate asked first."""
+        return self.action == "calls"
+
     def list(self, request, *args, **kwargs):
         # Rows, not model instances: a page of 1,000 renders several times faster.
         page = self.paginate_queryset(contact_page_rows(self.filter_queryset(self.get_queryset())))

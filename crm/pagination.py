@@ -1,3 +1,4 @@
+import functools
 import json
 import threading
 import time
@@ -84,9 +85,18 @@ class EstimatingPaginator(Paginator):
     """
 
     count_is_estimate = False
+    # Set by a view whose list is small by nature (one contact's calls): count it with the
+    # page at once, without asking the planner first.
+    small_by_nature = False
+
+    def __init__(self, *args, small_by_nature: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.small_by_nature = small_by_nature
 
     @cached_property
     def _estimate(self) -> int | None:
+        if self.small_by_nature:
+            return None
         return estimates.get(self.object_list)
 
     def _huge(self) -> bool:
@@ -168,6 +178,15 @@ class PageLimitPagination(PageNumberPagination):
     page_size_query_param = "limit"
     max_page_size = 1000
     django_paginator_class = EstimatingPaginator
+
+    def paginate_queryset(self, queryset, request, view=None):
+        small = getattr(view, "list_is_small_by_nature", None)
+        self.django_paginator_class = type(self).django_paginator_class
+        if small is not None and small(request):
+            self.django_paginator_class = functools.partial(
+                type(self).django_paginator_class, small_by_nature=True
+            )
+        return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)

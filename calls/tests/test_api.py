@@ -258,3 +258,19 @@ def test_keyset_paging_respects_filters(agent_client, agent, other_agent):
     body = agent_client.get(CALLS, {"cursor": "", "user": str(agent.id)}).json()
     assert [c["user"] for c in body["results"]] == [str(agent.id)]
     assert_error(agent_client.get(CALLS, {"cursor": "garbage"}), 400, "invalid_cursor")
+
+
+def test_one_contacts_calls_are_counted_with_their_page(agent_client, agent):
+    from django.test.utils import CaptureQueriesContext
+
+    contact = make_contact(actor=agent)
+    for n in range(3):
+        make_call(user=agent, phone=contact.phone_normalized, client_call_id=f"c{n}")
+    make_call(user=agent)  # someone else's number
+    for url in (f"{CALLS}?contact={contact.id}&limit=2", f"{CALLS}/contact/{contact.id}?limit=2"):
+        with CaptureQueriesContext(connection) as queries:
+            body = agent_client.get(url).json()
+        assert body["count"] == 3 and len(body["results"]) == 2
+        sql = [q["sql"] for q in queries.captured_queries]
+        assert not [s for s in sql if s.startswith(("EXPLAIN", "SELECT COUNT(*) AS"))], sql
+        assert agent_client.get(body["next"]).json()["results"][0]["contact"] == str(contact.id)
