@@ -43,9 +43,14 @@ class _Estimates:
         self._entries: OrderedDict[tuple, tuple[float, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, queryset) -> int | None:
-        sql, params = queryset.order_by().query.sql_with_params()
-        key = (queryset.db, sql, tuple(map(str, params)))
+    def get(self, queryset, key: tuple | None = None) -> int | None:
+        """The estimate for ``queryset``, remembered under ``key`` (default: its SQL; a
+        request's own description, which costs nothing to build, does as well when the
+        queryset follows from it)."""
+        if key is None:
+            sql, params = queryset.order_by().query.sql_with_params()
+            key = (sql, tuple(map(str, params)))
+        key = (queryset.db, *key)
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
@@ -89,15 +94,16 @@ class EstimatingPaginator(Paginator):
     # page at once, without asking the planner first.
     small_by_nature = False
 
-    def __init__(self, *args, small_by_nature: bool = False, **kwargs):
+    def __init__(self, *args, small_by_nature: bool = False, estimate_key=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.small_by_nature = small_by_nature
+        self.estimate_key = estimate_key
 
     @cached_property
     def _estimate(self) -> int | None:
         if self.small_by_nature:
             return None
-        return estimates.get(self.object_list)
+        return estimates.get(self.object_list, self.estimate_key)
 
     def _huge(self) -> bool:
         estimate = self._estimate
@@ -181,12 +187,22 @@ class PageLimitPagination(PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         small = getattr(view, "list_is_small_by_nature", None)
-        self.django_paginator_class = type(self).django_paginator_class
-        if small is not None and small(request):
-            self.django_paginator_class = functools.partial(
-                type(self).django_paginator_class, small_by_nature=True
-            )
+        self.django_paginator_class = functools.partial(
+            type(self).django_paginator_class,
+            small_by_nature=small is not None and small(request),
+            estimate_key=self._estimate_key(request),
+        )
         return super().paginate_queryset(queryset, request, view)
+
+    def _estimate_key(self, request) -> tuple:
+        """What a list's rows follow from: the path, the filters and who asks (a list's
+        queryset is built from nothing else). Paging parameters do not change the rows."""
+        user = getattr(request, "user", None)
+        paging = {self.page_query_param, self.page_size_query_param, "cursor"}
+        filters = tuple(
+            sorted((k, tuple(v)) for k, v in request.query_params.lists() if k not in paging)
+        )
+        return (request.path, filters, getattr(user, "pk", None), getattr(user, "role", None))
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)

@@ -70,6 +70,7 @@ def test_estimates_are_reused_for_a_few_seconds_then_asked_again(agent_client, s
     explains = lambda sql: [s for s in sql if s.startswith("EXPLAIN")]  # noqa: E731
     assert len(explains(_get(agent_client, CONTACTS, {})[1])) == 1
     assert not explains(_get(agent_client, CONTACTS, {})[1])
+    assert not explains(_get(agent_client, CONTACTS, {"limit": 3, "page": 2})[1])  # same rows
     # Another query (a filter) has its own estimate.
     assert len(explains(_get(agent_client, CONTACTS, {"search": "name"})[1])) == 1
     pagination.estimates.clear()
@@ -103,3 +104,10 @@ def test_unknown_query_parameters_change_nothing(agent_client, seven):
     plain, _ = _get(agent_client, CONTACTS, {})
     odd, _ = _get(agent_client, CONTACTS, {"sort": "x", "utm_source": "mail"})
     assert odd == plain
+
+
+def test_each_user_has_their_own_estimates(agent_client, manager_client, seven):
+    explains = lambda sql: [s for s in sql if s.startswith("EXPLAIN")]  # noqa: E731
+    for client in (agent_client, manager_client):
+        assert len(explains(_get(client, CONTACTS, {})[1])) == 1
+        assert not explains(_get(client, CONTACTS, {})[1])
