@@ -8,7 +8,7 @@ from django.db.models.functions import Substr
 from contacts.models import Contact
 from contacts.phones import phone_digits
 from contacts.text import search_key
-from crm.timefmt import iso_utc
+from crm.timefmt import iso_columns, row_iso
 
 CONTACT_FIELDS = (
     "id",
@@ -35,8 +35,8 @@ def contact_row_to_dict(row: dict) -> dict:
         "phone_normalized": row["phone_normalized"],
         "created_by": str(row["created_by_id"]),
         "created_by_name": row["created_by__name"],
-        "created_at": iso_utc(row["created_at"]),
-        "updated_at": iso_utc(row["updated_at"]),
+        "created_at": row_iso(row, "created_at"),
+        "updated_at": row_iso(row, "updated_at"),
         "version": row["version"],
     }
 
@@ -85,4 +85,6 @@ def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
 
 def contact_page_rows(queryset: QuerySet[Contact]) -> QuerySet:
     """Plain rows for list pages: no model instances, rendered by contact_row_to_dict."""
-    return queryset.values(*CONTACT_FIELDS)
+    as_text = iso_columns("created_at", "updated_at")  # PostgreSQL: formatted in SQL
+    fields = [f for f in CONTACT_FIELDS if f"{f}_iso" not in as_text]
+    return queryset.values(*fields, **as_text)

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from http import HTTPStatus
 
 import pytest
@@ -332,3 +332,21 @@ def test_huge_lists_report_the_planners_estimate_as_count(agent_client, settings
     assert estimated["X-Count-Estimated"] == "true"
     assert estimated.json()["count"] >= 3  # at least the rows shown and one more
     assert len(estimated.json()["results"]) == 2
+
+
+def test_list_rows_write_times_exactly_as_the_detail_does(agent_client):
+    # Whole seconds (no fraction) and microseconds; the list formats them in SQL on PostgreSQL,
+    # the detail in Python: the same text either way.
+    whole = make_contact(name="Whole", created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    Contact.objects.filter(pk=whole.pk).update(updated_at=datetime(2026, 1, 3, tzinfo=UTC))
+    fine = make_contact(
+        name="Fine",
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 120, tzinfo=timezone(timedelta(hours=2))),
+    )
+    listed = {c["id"]: c for c in agent_client.get(CONTACTS).json()["results"]}
+    for contact in (whole, fine):
+        detail = agent_client.get(f"{CONTACTS}/{contact.id}").json()
+        assert listed[str(contact.id)] == detail
+    assert listed[str(whole.id)]["created_at"] == "2026-01-02T03:04:05Z"
+    assert listed[str(whole.id)]["updated_at"] == "2026-01-03T00:00:00Z"
+    assert listed[str(fine.id)]["created_at"] == "2026-01-02T01:04:05.000120Z"
