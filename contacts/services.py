@@ -259,52 +259,39 @@ def contacts_upsert(
     by_number: dict[str, tuple[str, _ContactRow, dict]] = {}
     to_create: list[_ContactRow] = []
     to_replace: list[_ContactRow] = []
+
+    def incoming(clean: dict, contact_id, phone: str, *, saved: bool) -> _ContactRow:
+        """The row an incoming record becomes, under ``contact_id`` (new or replaced)."""
+        creator = clean["created_by"]
+        values = (
+            contact_id,
+            clean["name"],
+            search_key(clean["name"]),
+            phone,
+            clean["phone_normalized"],
+            creator.pk,
+            clean["created_at"],
+            now,
+            version,
+            None,
+        )
+        return _ContactRow(values, created_by=creator, saved=saved)
+
     for number, index in winners.items():
         clean = cleaned[index]
         current = existing.get(number)
         if current is None:
-            creator = clean["created_by"]
-            row = _ContactRow(
-                (
-                    uuid.uuid4(),
-                    clean["name"],
-                    search_key(clean["name"]),
-                    clean["phone"],
-                    number,
-                    creator.pk,
-                    clean["created_at"],
-                    now,
-                    version,
-                    None,
-                ),
-                created_by=creator,
-                saved=saved,
-            )
+            row = incoming(clean, uuid.uuid4(), clean["phone"], saved=saved)
             to_create.append(row)
             by_number[number] = (Result.CREATED, row, {})
         elif _older_wins(current[_CREATED_AT], clean["created_at"]):
-            creator = clean["created_by"]
             changes = {
                 "name": [current[_NAME], clean["name"]],
-                "created_by": [str(current[_CREATED_BY]), str(creator.pk)],
+                "created_by": [str(current[_CREATED_BY]), str(clean["created_by"].pk)],
                 "created_at": [current[_CREATED_AT].isoformat(), clean["created_at"].isoformat()],
             }
-            row = _ContactRow(
-                (
-                    current[0],
-                    clean["name"],
-                    search_key(clean["name"]),
-                    current[3],  # the number as entered stays the book's
-                    number,
-                    creator.pk,
-                    clean["created_at"],
-                    now,
-                    version,
-                    None,
-                ),
-                created_by=creator,
-                saved=True,  # the row exists either way
-            )
+            # The number as entered stays the book's; the row exists either way.
+            row = incoming(clean, current[0], current[3], saved=True)
             to_replace.append(row)
             by_number[number] = (Result.REPLACED, row, changes)
         else:
