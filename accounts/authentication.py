@@ -5,10 +5,10 @@ tokens at once, on every worker). simplejwt reads it through the ORM's ``get()``
 building cost about three times the database round trip; the statement here is built once.
 """
 
+import functools
 import uuid
 
 from django.db import connections
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
@@ -17,16 +17,19 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 
-class JWTAuthentication(SimpleJWTAuthentication):
-    @cached_property
-    def _select(self) -> tuple[str, list[str]]:
-        meta = self.user_model._meta
-        fields = list(meta.concrete_fields)
-        quote = connections[self.user_model.objects.db].ops.quote_name
-        columns = ", ".join(quote(f.column) for f in fields)
-        sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608 - names from the model
-        return sql, [f.attname for f in fields]
+@functools.cache
+def _user_select(model, db: str) -> tuple[str, list[str]]:
+    """The user row's statement, built once per process (DRF makes a new authenticator for
+    every request, so it cannot live on the instance)."""
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    quote = connections[db].ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608 - names from the model
+    return sql, [f.attname for f in fields]
 
+
+class JWTAuthentication(SimpleJWTAuthentication):
     def get_user(self, validated_token):
         try:
             user_id = uuid.UUID(str(validated_token[api_settings.USER_ID_CLAIM]))
@@ -40,7 +43,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
             or self.user_model._meta.pk.name != api_settings.USER_ID_FIELD
         ):
             return super().get_user(validated_token)
-        sql, attnames = self._select
+        sql, attnames = _user_select(self.user_model, db)
         with connections[db].cursor() as cursor:
             cursor.execute(sql, [user_id])
             row = cursor.fetchone()

@@ -90,12 +90,11 @@ class EstimatingPaginator(Paginator):
     """
 
     count_is_estimate = False
-    # Set by a view whose list is small by nature (one contact's calls): count it with the
-    # page at once, without asking the planner first.
-    small_by_nature = False
 
     def __init__(self, *args, small_by_nature: bool = False, estimate_key=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # A list small by nature (one contact's calls) is counted with its page at once,
+        # without asking the planner first.
         self.small_by_nature = small_by_nature
         self.estimate_key = estimate_key
 
