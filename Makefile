@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format setup superuser bench bench-quick backup restore clean
+# Every command that needs the database runs under crm/db/embedded.py: the embedded PostgreSQL
+# (data in .pgdata/), or the server DATABASE_URL names when it is set.
+DEV_DB := $(BIN)/python -m crm.db.embedded run --
+TEST_DB := $(BIN)/python -m crm.db.embedded throwaway --
+
+.PHONY: run test lint format setup superuser shell db-status db-reset bench bench-quick backup restore clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,23 +18,30 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
-## Set up, migrate the default SQLite database and start the development server.
+## Set up, start the embedded PostgreSQL, migrate and serve http://127.0.0.1:8000/.
 run: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
-	@echo
-	@echo "  Server: http://127.0.0.1:8000/   admin: http://127.0.0.1:8000/admin/   API docs: http://127.0.0.1:8000/api/v1/docs"
-	@echo "  First admin:  $(BIN)/python manage.py createsuperuser   (or: make superuser)"
-	@echo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEV_DB) $(BIN)/python manage.py devserver 127.0.0.1:8000
 
+## The first admin (asks for email, name, password); works while `make run` runs, or alone.
 superuser: $(STAMP)
-	$(BIN)/python manage.py createsuperuser
+	$(DEV_DB) $(BIN)/python manage.py createsuperuser
 
-## Set up, start a throwaway PostgreSQL, run ruff and the whole test suite, stop PostgreSQL.
+shell: $(STAMP)
+	$(DEV_DB) $(BIN)/python manage.py shell
+
+db-status: $(STAMP)
+	$(BIN)/python -m crm.db.embedded status
+
+## Delete the development database (stop `make run` first); the next `make run` starts empty.
+db-reset:
+	@if [ -f .pgdata/data/postmaster.pid ]; then echo "Stop make run first."; exit 1; fi
+	rm -rf .pgdata
+
+## Set up, start a throwaway PostgreSQL, run ruff and the whole test suite, remove PostgreSQL.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(TEST_DB) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -53,10 +65,10 @@ bench-quick: $(BENCH_STAMP)
 
 ## Back up / restore PostgreSQL (DATABASE_URL): make backup [FILE=...], make restore FILE=...
 backup: $(STAMP)
-	$(BIN)/python manage.py backup $(FILE)
+	$(DEV_DB) $(BIN)/python manage.py backup $(FILE)
 
 restore: $(STAMP)
-	$(BIN)/python manage.py restore $(FILE)
+	$(DEV_DB) $(BIN)/python manage.py restore $(FILE)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -38,10 +38,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
         except ValueError as exc:
             raise AuthenticationFailed(_("User not found"), code="user_not_found") from exc
         db = self.user_model.objects.db
-        if (
-            connections[db].vendor != "postgresql"  # other backends need value conversions
-            or self.user_model._meta.pk.name != api_settings.USER_ID_FIELD
-        ):
+        if self.user_model._meta.pk.name != api_settings.USER_ID_FIELD:
             return super().get_user(validated_token)
         sql, attnames = _user_select(self.user_model, db)
         with connections[db].cursor() as cursor:

@@ -1,7 +1,6 @@
 """Contact reads. Querysets leave here with their joins applied."""
 
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Substr
 
@@ -63,8 +62,8 @@ def contact_list() -> QuerySet[Contact]:
 
 
 def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
-    """Name: case- and accent-insensitive substring, plus typo-tolerant trigram similarity on
-    PostgreSQL (GIN-indexed). Phone: the digits anywhere in the E.164 number."""
+    """Name: case- and accent-insensitive substring, plus typo-tolerant trigram similarity
+    (GIN-indexed). Phone: the digits anywhere in the E.164 number."""
     key = search_key(text)
     digits = phone_digits(text)
     if not key:
@@ -73,7 +72,7 @@ def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
     condition = Q(name_search__contains=key)
     if len(digits) >= 3:
         condition |= Q(phone_digits__contains=digits)
-    if connection.vendor == "postgresql" and len(key) >= 3:
+    if len(key) >= 3:
         condition |= Q(name_search__trigram_word_similar=key)
         return (
             queryset.filter(condition)
@@ -85,6 +84,6 @@ def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
 
 def contact_page_rows(queryset: QuerySet[Contact]) -> QuerySet:
     """Plain rows for list pages: no model instances, rendered by contact_row_to_dict."""
-    as_text = iso_columns("created_at", "updated_at")  # PostgreSQL: formatted in SQL
+    as_text = iso_columns("created_at", "updated_at")  # formatted by PostgreSQL
     fields = [f for f in CONTACT_FIELDS if f"{f}_iso" not in as_text]
     return queryset.values(*fields, **as_text)

@@ -11,9 +11,7 @@ REQUIRED = {"fsync": "on", "synchronous_commit": ("on", "remote_write", "remote_
 
 
 def durability_settings() -> dict[str, str]:
-    """Current values, or {} when the database is not PostgreSQL."""
-    if connection.vendor != "postgresql":
-        return {}
+    """The current values of the settings durability depends on."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')"

@@ -15,11 +15,9 @@ from rest_framework.pagination import CursorPagination, PageNumberPagination
 from crm.errors import ApiError
 
 
-def planner_estimate(queryset) -> int | None:
+def planner_estimate(queryset) -> int:
     """PostgreSQL's own row estimate for a queryset (one EXPLAIN, no rows read)."""
     connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return None
     sql, params = queryset.order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
@@ -43,7 +41,7 @@ class _Estimates:
         self._entries: OrderedDict[tuple, tuple[float, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, queryset, key: tuple | None = None) -> int | None:
+    def get(self, queryset, key: tuple | None = None) -> int:
         """The estimate for ``queryset``, remembered under ``key`` (default: its SQL; a
         request's own description, which costs nothing to build, does as well when the
         queryset follows from it)."""
@@ -58,8 +56,6 @@ class _Estimates:
                 self._entries.move_to_end(key)
                 return hit[1]
         estimate = planner_estimate(queryset)
-        if estimate is None:
-            return None
         with self._lock:
             self._entries[key] = (now + settings.COUNT_ESTIMATE_SECONDS, estimate)
             self._entries.move_to_end(key)

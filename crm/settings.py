@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from crm.db.embedded import dev_database_url
 from crm.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -97,17 +98,22 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite file by default (zero setup); PostgreSQL in production and in the tests.
+# Database: PostgreSQL everywhere. Without DATABASE_URL, development uses the embedded cluster
+# that `make run` starts (crm/db/embedded.py); production must name its server.
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured("DATABASE_URL must be set when DJANGO_DEBUG is off")
+    DATABASE_URL = dev_database_url()
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        DATABASE_URL,
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for the write lock instead of failing at once when two requests write together.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL server (postgres://...)")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -1,6 +1,4 @@
-"""Trigram (pg_trgm) GIN indexes for typo-tolerant name search and phone-digit search.
-
-PostgreSQL only: on SQLite (the zero-setup default) search is a plain substring scan."""
+"""Trigram (pg_trgm) GIN indexes for typo-tolerant name search and phone-digit search."""
 
 from django.db import migrations
 
@@ -14,16 +12,7 @@ FORWARD = [
 BACKWARD = ["DROP INDEX IF EXISTS contact_name_trgm", "DROP INDEX IF EXISTS contact_phone_trgm"]
 
 
-def _run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for sql in statements:
-            schema_editor.execute(sql)
-
-    return apply
-
 
 class Migration(migrations.Migration):
     dependencies = [("contacts", "0001_initial")]
-    operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD))]
+    operations = [migrations.RunSQL(FORWARD, BACKWARD)]

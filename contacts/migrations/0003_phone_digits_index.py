@@ -20,16 +20,7 @@ BACKWARD = [
 ]
 
 
-def _run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for sql in statements:
-            schema_editor.execute(sql)
-
-    return apply
-
 
 class Migration(migrations.Migration):
     dependencies = [("contacts", "0002_search_indexes")]
-    operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD))]
+    operations = [migrations.RunSQL(FORWARD, BACKWARD)]

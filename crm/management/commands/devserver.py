@@ -1,0 +1,44 @@
+"""`make run`: migrate, say which database this is, then Django's development server."""
+
+import os
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from crm.db.embedded import DEV_DATA, dev_database_url
+
+
+class Command(BaseCommand):
+    help = "Migrate the database, print where it is, and run the development server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args, addrport: str, **options):
+        # The autoreloader runs this command again in a child process (RUN_MAIN): migrate and
+        # the banner belong to the first run only.
+        if not os.environ.get("RUN_MAIN"):
+            call_command("migrate", interactive=False, verbosity=1)
+            self.stdout.write(self._banner(addrport))
+        call_command("runserver", addrport)
+
+    def _banner(self, addrport: str) -> str:
+        db = settings.DATABASES["default"]
+        major, rest = divmod(connection.pg_version, 10000)
+        where = f"{db.get('HOST') or 'local socket'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        if os.environ.get("DATABASE_URL", dev_database_url()) == dev_database_url():
+            origin = f"embedded, data in {DEV_DATA} (make db-reset empties it)"
+        else:
+            origin = "the server DATABASE_URL names"
+        base = f"http://{addrport}"
+        lines = [
+            "",
+            f"  Database: PostgreSQL {major}.{rest} at {where} ({origin})",
+            f"  Server:   {base}/   admin: {base}/admin/   API docs: {base}/api/v1/docs",
+        ]
+        if not get_user_model().objects.filter(is_superuser=True).exists():
+            lines.append("  No admin yet: run `make superuser` in another terminal.")
+        return "\n".join([*lines, ""])
