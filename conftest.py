@@ -7,7 +7,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
-from crm.pagination import estimates
+from crm.http.pagination import estimates
 
 
 def _uses_db(request) -> bool:

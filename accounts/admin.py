@@ -19,8 +19,8 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.models import Role, User
-from accounts.services import user_create, user_update
+from accounts.models import User
+from accounts.services import user_create, user_self_lockout_errors, user_update
 
 # Roles are the permission model (accounts.models.Role); Django's groups are not used.
 admin.site.unregister(Group)
@@ -59,11 +59,14 @@ class UserChangeForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if self.editor is not None and self.instance.pk == self.editor.pk:
-            if data.get("is_active") is False:
-                self.add_error("is_active", "You cannot deactivate yourself.")
-            if data.get("role") not in (None, Role.ADMIN):
-                self.add_error("role", "You cannot take away your own admin role.")
+        errors = user_self_lockout_errors(
+            actor=self.editor,
+            user=self.instance,
+            role=data.get("role"),
+            is_active=data.get("is_active"),
+        )
+        for field, message in errors.items():
+            self.add_error(field, message)
         return data
 
 

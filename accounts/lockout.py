@@ -5,7 +5,7 @@ from another network keep working; the state is in the database, so every worker
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
-from crm.errors import error_body
+from crm.http.errors import error_body
 
 
 def axes_username(request, credentials: dict | None) -> str:

@@ -4,8 +4,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.errors import CannotDeleteSelf, CannotLockSelfOut
 from accounts.models import Role, User
-from syncaudit.activity import activity_record
+from ledger.activity import activity_record
 
 
 @transaction.atomic
@@ -29,6 +30,22 @@ def _revoke_refresh_tokens(user: User) -> None:
     )
 
 
+def user_self_lockout_errors(
+    *, actor: User | None, user: User, role: str | None = None, is_active: bool | None = None
+) -> dict[str, str]:
+    """The one rule against locking yourself out: nobody deactivates themself or changes their
+    own role (the team would be left without its administrator). Field -> message; empty when
+    the change is allowed. user_update enforces it; the admin's form shows it on the fields."""
+    if actor is None or actor.pk != user.pk:
+        return {}
+    errors = {}
+    if is_active is False:
+        errors["is_active"] = "You cannot deactivate yourself."
+    if role is not None and role != user.role:
+        errors["role"] = "You cannot change your own role."
+    return errors
+
+
 @transaction.atomic
 def user_update(
     *,
@@ -39,6 +56,9 @@ def user_update(
     is_active: bool | None = None,
     password: str | None = None,
 ) -> User:
+    lockout = user_self_lockout_errors(actor=actor, user=user, role=role, is_active=is_active)
+    if lockout:
+        raise CannotLockSelfOut(lockout)
     changes: dict[str, list] = {}
     if name is not None and name != user.name:
         changes["name"] = [user.name, name]
@@ -70,4 +90,6 @@ def user_update(
 
 def user_deactivate(*, actor: User | None, user: User) -> User:
     """Deleting a user keeps their contacts, calls and history: it only switches them off."""
+    if actor is not None and actor.pk == user.pk:
+        raise CannotDeleteSelf()
     return user_update(actor=actor, user=user, is_active=False)

@@ -24,7 +24,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
 )
 from accounts.throttles import LoginAddressThrottle, LoginEmailThrottle
-from crm.errors import ApiError
+from crm.http.errors import ApiError
 
 BAD_CREDENTIALS = "Invalid email or password."
 
@@ -153,20 +153,8 @@ class UserViewSet(
         user = self.get_object()
         serializer = UserUpdateSerializer(user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        if user == request.user and (
-            serializer.validated_data.get("is_active") is False
-            or serializer.validated_data.get("role", user.role) != user.role
-        ):
-            raise ApiError(
-                code="cannot_demote_self",
-                message="Administrators cannot deactivate themselves or change their own role.",
-            )
         user = services.user_update(actor=request.user, user=user, **serializer.validated_data)
         return Response(UserSerializer(user).data)
 
     def perform_destroy(self, instance):
-        if instance == self.request.user:
-            raise ApiError(
-                code="cannot_delete_self", message="Administrators cannot delete themselves."
-            )
         services.user_deactivate(actor=self.request.user, user=instance)

@@ -249,13 +249,13 @@ def bulk_load(conn: psycopg.Connection, table: str, columns, rows: Iterable[tupl
 
 
 def feed_version(conn: psycopg.Connection, feed: str) -> int:
-    return conn.execute(
-        "SELECT version FROM syncaudit_changefeed WHERE name = %s", [feed]
-    ).fetchone()[0]
+    return conn.execute("SELECT version FROM ledger_changefeed WHERE name = %s", [feed]).fetchone()[
+        0
+    ]
 
 
 def set_feed_version(conn: psycopg.Connection, feed: str, version: int) -> None:
-    conn.execute("UPDATE syncaudit_changefeed SET version = %s WHERE name = %s", [version, feed])
+    conn.execute("UPDATE ledger_changefeed SET version = %s WHERE name = %s", [version, feed])
 
 
 def load_contacts(conn: psycopg.Connection, data: Dataset, count: int) -> None:

@@ -106,7 +106,7 @@ class Bench:
         """The cursor a phone holds once it has read ``feed`` up to ``version``, encoded by
         the app's own code (so no phone has to page through a million rows first)."""
         epoch = self.conn.execute(
-            "SELECT epoch FROM syncaudit_changefeed WHERE name = %s", [feed]
+            "SELECT epoch FROM ledger_changefeed WHERE name = %s", [feed]
         ).fetchone()[0]
         return django_json(
             self.env,

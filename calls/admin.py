@@ -6,7 +6,7 @@ from import_export.formats.base_formats import CSV, XLSX
 
 from calls.models import CallLog
 from calls.resources import CallLogResource
-from crm.admin import ReadOnlyAdmin
+from crm.http.admin import ReadOnlyAdmin
 
 
 @admin.register(CallLog)

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from crm.errors import ApiError, PayloadTooLarge
+from crm.http.errors import ApiError, PayloadTooLarge
 
 
 class CallErrorCode(StrEnum):

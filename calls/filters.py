@@ -1,8 +1,8 @@
 import django_filters
 
 from calls.models import CallLog, Direction
-from contacts.phones import phone_normalize_or_blank
-from crm.filters import FilterSet, UtcDateTimeFilter
+from crm.http.filters import FilterSet, UtcDateTimeFilter
+from crm.phones import phone_normalize_or_blank
 
 
 class CallFilter(FilterSet):

@@ -4,7 +4,7 @@ from import_export import fields, resources
 
 from calls.models import CallLog
 from contacts.resources import SpreadsheetSafeMixin
-from crm.timefmt import iso_utc
+from crm.timestamps import iso_utc
 
 
 class CallLogResource(SpreadsheetSafeMixin, resources.ModelResource):

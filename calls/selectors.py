@@ -1,21 +1,10 @@
 from django.db.models import QuerySet
 
 from calls.models import CallLog
-from crm.timefmt import iso_utc
+from crm.timestamps import iso_utc
 
-CALL_FIELDS = (
-    "id",
-    "user_id",
-    "contact_id",
-    "phone",
-    "phone_normalized",
-    "direction",
-    "started_at",
-    "duration_seconds",
-    "device_id",
-    "client_call_id",
-    "version",
-)
+# A call's representation: every column but the server's own receipt time.
+CALL_FIELDS = tuple(f.attname for f in CallLog._meta.concrete_fields if f.attname != "created_at")
 
 
 def call_row_to_dict(row: dict) -> dict:
@@ -43,6 +32,7 @@ def call_list() -> QuerySet[CallLog]:
     return CallLog.objects.order_by("-started_at", "-id")
 
 
-def call_page_rows(queryset: QuerySet[CallLog]) -> QuerySet:
-    """Plain rows for list pages: no model instances, rendered by call_row_to_dict."""
+def call_rows(queryset: QuerySet[CallLog]) -> QuerySet:
+    """Plain rows for list pages and the sync feed: no model instances, rendered by
+    call_row_to_dict."""
     return queryset.values(*CALL_FIELDS)

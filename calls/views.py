@@ -1,6 +1,4 @@
-from django.conf import settings
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -9,14 +7,12 @@ from rest_framework.response import Response
 
 from accounts.permissions import ReadOnlyForViewers
 from calls import services
-from calls.errors import CallBatchInvalid, CallBatchTooLarge
 from calls.filters import CallFilter
-from calls.selectors import call_list, call_page_rows, call_row_to_dict
+from calls.selectors import call_list, call_row_to_dict, call_rows
 from calls.serializers import CallSerializer, CallUploadResultSerializer, CallUploadSerializer
-from calls.validation import call_validate
 from contacts.models import Contact
-from crm.pagination import PageOrKeysetPagination
-from crm.routers import UUID_PATTERN
+from crm.http.pagination import PageOrKeysetPagination
+from crm.http.routers import UUID_PATTERN
 
 
 class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -37,7 +33,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def list(self, request, *args, **kwargs):
         # Rows, not model instances: a page of 1,000 renders several times faster.
-        page = self.paginate_queryset(call_page_rows(self.filter_queryset(self.get_queryset())))
+        page = self.paginate_queryset(call_rows(self.filter_queryset(self.get_queryset())))
         return self.get_paginated_response([call_row_to_dict(row) for row in page])
 
     @extend_schema(
@@ -50,18 +46,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if not isinstance(payload, list | dict):
             raise ParseError("Send one call object or an array of calls.")
         items = payload if isinstance(payload, list) else [payload]
-        if len(items) > settings.CALLS_MAX_BATCH:
-            raise CallBatchTooLarge(len(items), settings.CALLS_MAX_BATCH)
-        now, user = timezone.now(), request.user  # request.user is a property: read it once
-        clean, errors = [], {}
-        for index, item in enumerate(items):
-            call, item_errors = call_validate(item, user=user, now=now)
-            if item_errors:
-                errors[index] = item_errors
-            clean.append(call)
-        if errors:
-            raise CallBatchInvalid(errors)
-        result = services.call_logs_ingest(user=user, calls=clean)
+        result = services.calls_upload(user=request.user, items=items)
         return Response(
             {"created": result.created, "duplicates": result.duplicates, "results": result.results},
             status=status.HTTP_201_CREATED,
@@ -76,5 +61,5 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     )
     def for_contact(self, request, contact_id=None):
         contact = get_object_or_404(Contact.live, pk=contact_id)
-        page = self.paginate_queryset(call_page_rows(call_list().filter(contact=contact)))
+        page = self.paginate_queryset(call_rows(call_list().filter(contact=contact)))
         return self.get_paginated_response([call_row_to_dict(row) for row in page])

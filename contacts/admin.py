@@ -16,10 +16,8 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
-from calls.selectors import call_list
 from contacts.errors import ContactGone, ContactInvalid, DuplicatePhone, VersionConflict
 from contacts.models import Contact
-from contacts.phones import InvalidPhone, phone_digits, phone_normalize
 from contacts.resources import ContactResource, template_csv
 from contacts.services import (
     ContactInput,
@@ -30,8 +28,9 @@ from contacts.services import (
     contact_delete,
     contact_update,
 )
-from crm.bulk import gc_paused
-from syncaudit.selectors import activity_for_object
+from crm.memory import gc_paused
+from crm.phones import InvalidPhone, phone_digits, phone_normalize
+from ledger.selectors import activity_for_object
 
 RECENT_CALLS = 20
 HISTORY_ROWS = 50
@@ -209,8 +208,11 @@ class ContactAdmin(ImportExportModelAdmin):
 
     @admin.display(description=f"last {RECENT_CALLS} calls")
     def recent_calls(self, obj: Contact):
-        # One query, whatever the number of calls shown.
-        calls = list(call_list().filter(contact=obj).select_related("user")[:RECENT_CALLS])
+        # One query, whatever the number of calls shown. Read through the reverse relation that
+        # calls declare on contacts (CallLog.contact, related_name "calls"): contacts import
+        # nothing of the calls app, which sits above them.
+        recent = obj.calls.select_related("user").order_by("-started_at", "-id")
+        calls = list(recent[:RECENT_CALLS])
         if not calls:
             return "No calls."
         rows = format_html_join(
@@ -375,7 +377,7 @@ class ContactAdmin(ImportExportModelAdmin):
         return response
 
     def import_action(self, request, **kwargs):
-        # Reading, checking and previewing thousands of rows: see crm.bulk.gc_paused. The page
+        # Reading, checking and previewing thousands of rows: see crm.memory.gc_paused. The page
         # is rendered here, inside the pause, while every row's result is still alive (no
         # middleware of ours post-processes template responses).
         with gc_paused():

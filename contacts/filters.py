@@ -2,7 +2,7 @@ import django_filters
 
 from contacts.models import Contact
 from contacts.selectors import contact_search
-from crm.filters import FilterSet, UtcDateTimeFilter
+from crm.http.filters import FilterSet, UtcDateTimeFilter
 
 
 class ContactFilter(FilterSet):

@@ -51,7 +51,3 @@ class Contact(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.phone_normalized})"
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None

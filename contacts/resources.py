@@ -35,7 +35,7 @@ from contacts.services import (
     contacts_validate,
 )
 from contacts.services import Result as Outcome
-from crm.timefmt import iso_utc
+from crm.timestamps import iso_utc
 
 # The columns of an import file, in template order. Extra columns (an export's id,
 # phone_normalized, version) are ignored, so an export can be edited and imported again.

@@ -5,22 +5,28 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Substr
 
 from contacts.models import Contact
-from contacts.phones import phone_digits
 from contacts.text import search_key
-from crm.timefmt import iso_columns, row_iso
+from crm.db.timefmt import iso_columns, iso_text
+from crm.phones import phone_digits
+from crm.timestamps import iso_utc
 
+# What a contact's representation is made of: its columns (but the search key), its creator's
+# name, and its two times as text formatted by PostgreSQL (see crm/db/timefmt.py).
+_AS_TEXT = ("created_at", "updated_at")
 CONTACT_FIELDS = (
-    "id",
-    "name",
-    "phone",
-    "phone_normalized",
-    "created_by_id",
+    *(
+        f.attname
+        for f in Contact._meta.concrete_fields
+        if f.attname not in {"name_search", *_AS_TEXT}
+    ),
     "created_by__name",
-    "created_at",
-    "updated_at",
-    "version",
-    "deleted_at",
 )
+
+
+def contact_rows(queryset: QuerySet[Contact]) -> QuerySet:
+    """Plain rows for list pages and the sync feed: no model instances, rendered by
+    contact_row_to_dict."""
+    return queryset.values(*CONTACT_FIELDS, **iso_columns(*_AS_TEXT))
 
 
 def contact_row_to_dict(row: dict) -> dict:
@@ -34,27 +40,19 @@ def contact_row_to_dict(row: dict) -> dict:
         "phone_normalized": row["phone_normalized"],
         "created_by": str(row["created_by_id"]),
         "created_by_name": row["created_by__name"],
-        "created_at": row_iso(row, "created_at"),
-        "updated_at": row_iso(row, "updated_at"),
+        "created_at": iso_text(row["created_at_iso"]),
+        "updated_at": iso_text(row["updated_at_iso"]),
         "version": row["version"],
     }
 
 
 def contact_to_dict(contact: Contact) -> dict:
-    return contact_row_to_dict(
-        {
-            "id": contact.id,
-            "name": contact.name,
-            "phone": contact.phone,
-            "phone_normalized": contact.phone_normalized,
-            "created_by_id": contact.created_by_id,
-            "created_by__name": contact.created_by.name,
-            "created_at": contact.created_at,
-            "updated_at": contact.updated_at,
-            "version": contact.version,
-            "deleted_at": contact.deleted_at,
-        }
-    )
+    """contact_row_to_dict of an instance (a write's answer)."""
+    row = {name: getattr(contact, name) for name in CONTACT_FIELDS if "__" not in name}
+    row["created_by__name"] = contact.created_by.name
+    for name in _AS_TEXT:
+        row[f"{name}_iso"] = iso_utc(getattr(contact, name))
+    return contact_row_to_dict(row)
 
 
 def contact_list() -> QuerySet[Contact]:
@@ -80,10 +78,3 @@ def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
             .order_by("-similarity", "name_search", "id")
         )
     return queryset.filter(condition)
-
-
-def contact_page_rows(queryset: QuerySet[Contact]) -> QuerySet:
-    """Plain rows for list pages: no model instances, rendered by contact_row_to_dict."""
-    as_text = iso_columns("created_at", "updated_at")  # formatted by PostgreSQL
-    fields = [f for f in CONTACT_FIELDS if f"{f}_iso" not in as_text]
-    return queryset.values(*fields, **as_text)

@@ -4,15 +4,13 @@ activity record live here and nowhere else."""
 
 import re
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from calls.services import calls_link_to_contacts, calls_relink_contact
 from contacts.errors import (
     ContactBatchInvalid,
     ContactGone,
@@ -21,20 +19,23 @@ from contacts.errors import (
     VersionConflict,
 )
 from contacts.models import Contact
-from contacts.phones import InvalidPhone, phone_normalize
+from contacts.rules import Decision, older_wins
 from contacts.selectors import contact_to_dict
 from contacts.text import search_key
-from crm.bulk import bulk_copy
-from syncaudit.activity import activity_record, activity_record_rows
-from syncaudit.versioning import CONTACTS, version_next
+from crm.db.store import copy_records
+from crm.phones import InvalidPhone, phone_normalize
+from crm.timestamps import timestamp_aware, timestamp_not_future
+from ledger.activity import ActivityEntry, activity_record, activity_record_bulk
+from ledger.numbers import number_moved, numbers_live
+from ledger.versioning import CONTACTS, version_next
 
 NAME_MAX_LENGTH = 200
 
 
 class Result:
-    CREATED = "created"
-    EXISTING = "existing"
-    REPLACED = "replaced"
+    CREATED = Decision.CREATED.value
+    EXISTING = Decision.EXISTING.value
+    REPLACED = Decision.REPLACED.value
     UPDATED = "updated"
     DELETED = "deleted"
     CONFLICT = "conflict"
@@ -49,85 +50,101 @@ class ContactInput:
     client_id: str | None = None
 
 
+@dataclass(slots=True)
+class ContactRecord:
+    """A contact as the batch upsert reads and writes it: the model's columns by attname, as
+    plain values (an import of 100,000 rows builds no model instance unless one is asked for).
+    A check below keeps the fields in step with the model."""
+
+    id: uuid.UUID
+    name: str
+    name_search: str
+    phone: str
+    phone_normalized: str
+    created_by_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    deleted_at: datetime | None
+
+    def __str__(self) -> str:  # Contact.__str__ without the instance
+        return f"{self.name} ({self.phone_normalized})"
+
+
+_COLUMNS = tuple(f.attname for f in Contact._meta.concrete_fields)
+if tuple(f.name for f in fields(ContactRecord)) != _COLUMNS:  # pragma: no cover
+    raise RuntimeError("contacts.services.ContactRecord no longer matches the Contact model")
+
+
+@dataclass(frozen=True, slots=True)
+class _Clean:
+    """One input after validation: what older-wins compares, and what a new row is made of."""
+
+    name: str
+    phone: str
+    phone_normalized: str
+    created_at: datetime
+    created_by: object  # a User
+
+
 class ContactOutcome:
     """What a write did with one input: ``result``, the ``contact`` it ended up as, and the
     ``changes`` recorded in the contact's history.
 
-    The batch upsert holds its contacts as plain column values; ``contact`` builds the model
+    The batch upsert holds its contacts as ContactRecords; ``contact`` builds the model
     instance when first read (an import that only counts outcomes builds none). Inputs that
     resolved to the same contact share one instance.
     """
 
-    __slots__ = ("_contact", "_row", "changes", "index", "result")
+    __slots__ = ("_contact", "_record", "changes", "index", "result")
 
     def __init__(self, result: str, contact: Contact | None = None, index: int = 0, changes=None):
         self.result = result
         self.index = index
         self.changes = {} if changes is None else changes
         self._contact = contact
-        self._row: _ContactRow | None = None
+        self._record: _Held | None = None
 
     @property
     def contact(self) -> Contact:
-        if self._contact is None and self._row is not None:
-            self._contact = self._row.instance()
+        if self._contact is None and self._record is not None:
+            self._contact = self._record.instance()
         return self._contact
 
     @property
     def phone_normalized(self) -> str:
         """The contact's number, without building the contact."""
-        if self._row is not None:
-            return self._row.values[_NUMBER]
+        if self._record is not None:
+            return self._record.record.phone_normalized
         return self.contact.phone_normalized
 
     def __repr__(self):
         return f"ContactOutcome(result={self.result!r}, index={self.index})"
 
 
-# The contact columns as the batch upsert holds them, in the model's field order (a check at
-# import time keeps the two in step).
-_ROW_FIELDS = (
-    "id",
-    "name",
-    "name_search",
-    "phone",
-    "phone_normalized",
-    "created_by_id",
-    "created_at",
-    "updated_at",
-    "version",
-    "deleted_at",
-)
-if tuple(f.attname for f in Contact._meta.concrete_fields) != _ROW_FIELDS:  # pragma: no cover
-    raise RuntimeError("contacts.services._ROW_FIELDS no longer matches the Contact model")
-_NAME, _NUMBER, _CREATED_BY, _CREATED_AT = 1, 4, 5, 6
+class _Held:
+    """A ContactRecord an outcome stands for, and the Contact made of it on demand (one per
+    record: the outcomes of one number share it)."""
 
+    __slots__ = ("_instance", "created_by", "record", "saved")
 
-class _ContactRow:
-    """One contact as plain values (``_ROW_FIELDS`` order); the instance is made on demand."""
-
-    __slots__ = ("_instance", "created_by", "saved", "values")
-
-    def __init__(self, values: tuple, *, created_by=None, saved: bool):
-        self.values = values
+    def __init__(self, record: ContactRecord, *, created_by=None, saved: bool):
+        self.record = record
         self.created_by = created_by  # the User, when known (saves a query on .created_by)
         self.saved = saved
         self._instance: Contact | None = None
 
     def instance(self) -> Contact:
         if self._instance is None:
-            contact = Contact.from_db(connection.alias, _ROW_FIELDS, self.values)
-            if not self.saved:  # a dry run's new contact: not in the database
-                contact._state.adding, contact._state.db = True, None
+            values = [getattr(self.record, name) for name in _COLUMNS]
+            if self.saved:
+                contact = Contact.from_db(connection.alias, _COLUMNS, values)
+            else:  # a dry run's new contact: not in the database
+                contact = Contact(**dict(zip(_COLUMNS, values, strict=True)))
             if self.created_by is not None:
                 contact.created_by = self.created_by
             self._instance = contact
         return self._instance
-
-
-def _contact_repr(values: tuple) -> str:
-    """str(contact) without the instance: keep in step with Contact.__str__."""
-    return f"{values[_NAME]} ({values[_NUMBER]})"
 
 
 # --- validation shared by every path -----------------------------------------------------
@@ -156,11 +173,7 @@ def contact_clean_name(name) -> str:
 def contact_clean_created_at(value: datetime | None, *, now: datetime) -> datetime:
     if value is None:
         return now
-    if timezone.is_naive(value):
-        raise ValueError("The time needs a timezone (e.g. 2024-05-01T10:00:00Z).")
-    if value > now + settings.CLOCK_SKEW_TOLERANCE:
-        raise ValueError("This time is in the future.")
-    return value.astimezone(UTC)
+    return timestamp_not_future(timestamp_aware(value), now=now)
 
 
 def _validate(
@@ -183,11 +196,6 @@ def _validate(
     except ValueError as exc:
         errors["created_at"] = [str(exc)]
     return clean, errors
-
-
-def _older_wins(existing_created_at: datetime, incoming_created_at: datetime) -> bool:
-    """The one rule: the incoming record replaces the existing one only if strictly older."""
-    return incoming_created_at < existing_created_at
 
 
 # --- create (single or many): the older record wins ---------------------------------------
@@ -218,10 +226,10 @@ def contacts_upsert(
     """Create contacts, or resolve each against the live contact holding its number.
 
     All rows are validated first; any invalid row raises ContactBatchInvalid and nothing is
-    written. Within the batch and against the database the older record wins (ties keep what
-    is already there / what came first). Returns one outcome per input, in input order.
-    With ``dry_run`` nothing is locked or written: the outcomes are what an import would do
-    against the database as it is now (the admin's preview, import_contacts --dry-run).
+    written. Within the batch and against the database the older record wins (contacts/rules.py).
+    Returns one outcome per input, in input order. With ``dry_run`` nothing is locked or
+    written: the outcomes are what an import would do against the database as it is now (the
+    admin's preview, import_contacts --dry-run).
 
     ``numbers`` maps phones as written to the E.164 form that phone_normalize gave this server
     for them earlier (contacts_numbers_of() of a preview's outcomes: the admin's confirm step
@@ -229,88 +237,83 @@ def contacts_upsert(
     Only pass what came out of phone_normalize: it is trusted as such.
     """
     now = timezone.now()
-    cleaned: list[dict] = []
+    cleaned: list[_Clean] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for index, item in enumerate(items):
         clean, item_errors = _validate(item, now, numbers)
         if item_errors:
             errors[index] = item_errors
-        clean["created_by"] = item.created_by or actor
-        cleaned.append(clean)
+        else:
+            cleaned.append(_Clean(**clean, created_by=item.created_by or actor))
     if errors:
         raise ContactBatchInvalid(errors)
 
     # Older wins inside the batch first: one candidate per number.
     winners: dict[str, int] = {}
     for index, clean in enumerate(cleaned):
-        number = clean["phone_normalized"]
-        best = winners.get(number)
-        if best is None or _older_wins(cleaned[best]["created_at"], clean["created_at"]):
-            winners[number] = index
+        best = winners.get(clean.phone_normalized)
+        best_clean = cleaned[best] if best is not None else None
+        if older_wins(incoming=clean, existing=best_clean) != Decision.EXISTING:
+            winners[clean.phone_normalized] = index
 
-    # From here on every contact writer is serialised (see syncaudit/versioning.py), so the
+    # From here on every contact writer is serialised (see ledger/versioning.py), so the
     # lookup below cannot race another create of the same number.
     version = 0 if dry_run else version_next(CONTACTS)
     live = Contact.live if dry_run else Contact.live.select_for_update()
     lookup = live.filter(phone_normalized__in=list(winners)).order_by()  # no sort: by number
-    existing = {values[_NUMBER]: values for values in lookup.values_list(*_ROW_FIELDS)}
+    existing = {
+        record.phone_normalized: record
+        for record in (ContactRecord(*values) for values in lookup.values_list(*_COLUMNS))
+    }
+
+    def record_of(clean: _Clean, contact_id: uuid.UUID, phone: str) -> ContactRecord:
+        """The row an incoming record becomes, under ``contact_id`` (new or replaced)."""
+        return ContactRecord(
+            id=contact_id,
+            name=clean.name,
+            name_search=search_key(clean.name),
+            phone=phone,
+            phone_normalized=clean.phone_normalized,
+            created_by_id=clean.created_by.pk,
+            created_at=clean.created_at,
+            updated_at=now,
+            version=version,
+            deleted_at=None,
+        )
 
     saved = not dry_run
-    by_number: dict[str, tuple[str, _ContactRow, dict]] = {}
-    to_create: list[_ContactRow] = []
-    to_replace: list[_ContactRow] = []
-
-    def incoming(clean: dict, contact_id, phone: str, *, saved: bool) -> _ContactRow:
-        """The row an incoming record becomes, under ``contact_id`` (new or replaced)."""
-        creator = clean["created_by"]
-        values = (
-            contact_id,
-            clean["name"],
-            search_key(clean["name"]),
-            phone,
-            clean["phone_normalized"],
-            creator.pk,
-            clean["created_at"],
-            now,
-            version,
-            None,
-        )
-        return _ContactRow(values, created_by=creator, saved=saved)
-
+    by_number: dict[str, tuple[str, _Held, dict]] = {}
     for number, index in winners.items():
-        clean = cleaned[index]
-        current = existing.get(number)
-        if current is None:
-            row = incoming(clean, uuid.uuid4(), clean["phone"], saved=saved)
-            to_create.append(row)
-            by_number[number] = (Result.CREATED, row, {})
-        elif _older_wins(current[_CREATED_AT], clean["created_at"]):
+        clean, current = cleaned[index], existing.get(number)
+        decision = older_wins(incoming=clean, existing=current)
+        if decision == Decision.CREATED:
+            record = record_of(clean, uuid.uuid4(), clean.phone)
+            held, changes = _Held(record, created_by=clean.created_by, saved=saved), {}
+        elif decision == Decision.REPLACED:
             changes = {
-                "name": [current[_NAME], clean["name"]],
-                "created_by": [str(current[_CREATED_BY]), str(clean["created_by"].pk)],
-                "created_at": [current[_CREATED_AT].isoformat(), clean["created_at"].isoformat()],
+                "name": [current.name, clean.name],
+                "created_by": [str(current.created_by_id), str(clean.created_by.pk)],
+                "created_at": [current.created_at.isoformat(), clean.created_at.isoformat()],
             }
             # The number as entered stays the book's; the row exists either way.
-            row = incoming(clean, current[0], current[3], saved=True)
-            to_replace.append(row)
-            by_number[number] = (Result.REPLACED, row, changes)
+            record = record_of(clean, current.id, current.phone)
+            held = _Held(record, created_by=clean.created_by, saved=True)
         else:
-            by_number[number] = (Result.EXISTING, _ContactRow(current, saved=True), {})
+            held, changes = _Held(current, saved=True), {}
+        by_number[number] = (decision.value, held, changes)
 
     if not dry_run:
-        _contacts_write(
-            actor=actor, to_create=to_create, to_replace=to_replace, by_number=by_number
-        )
+        _contacts_write(actor=actor, outcomes=by_number.values())
 
     outcomes = []
     for index, clean in enumerate(cleaned):
-        number = clean["phone_normalized"]
-        result, row, changes = by_number[number]
+        number = clean.phone_normalized
+        result, held, changes = by_number[number]
         if winners[number] != index:
             # A younger duplicate inside the same batch: the winner stands for it.
             result, changes = Result.EXISTING, {}
         outcome = ContactOutcome(result, index=index, changes=changes)
-        outcome._row = row
+        outcome._record = held
         outcomes.append(outcome)
     return outcomes
 
@@ -325,47 +328,41 @@ def contacts_numbers_of(
     }
 
 
-_CONTACT_COLUMNS = [f.column for f in Contact._meta.concrete_fields]
+_REPLACED_FIELDS = ["name", "name_search", "created_by", "created_at", "updated_at", "version"]
 
 
-def _contacts_write(*, actor, to_create, to_replace, by_number) -> None:
-    # Plain rows, streamed (COPY on PostgreSQL): no instances, no statement of thousands of
-    # bound parameters. Nothing listens to signals of bulk writes, so none are lost.
-    if to_create:
-        bulk_copy(Contact, _CONTACT_COLUMNS, [row.values for row in to_create])
-    if to_replace:
+def _contacts_write(*, actor, outcomes: Iterable[tuple[str, _Held, dict]]) -> None:
+    outcomes = list(outcomes)
+    created = [held.record for result, held, _ in outcomes if result == Result.CREATED]
+    replaced = [(held, changes) for result, held, changes in outcomes if result == Result.REPLACED]
+    # New rows are streamed (COPY): no instances, no statement of thousands of bound
+    # parameters. Nothing listens to signals of bulk writes, so none are lost.
+    copy_records(Contact, created, fields=_COLUMNS)
+    if replaced:
         Contact.objects.bulk_update(
-            [row.instance() for row in to_replace],
-            ["name", "name_search", "created_by", "created_at", "updated_at", "version"],
-            batch_size=1000,
+            [held.instance() for held, _ in replaced], _REPLACED_FIELDS, batch_size=1000
         )
-    if to_create:
-        calls_link_to_contacts(phones=[row.values[_NUMBER] for row in to_create])
+    numbers_live(numbers=[record.phone_normalized for record in created])
     object_type = Contact._meta.model_name
-    activity_record_rows(
+    activity_record_bulk(
         actor=actor,
         action="contacts.contact.created",
-        rows=(
-            (
+        entries=(
+            ActivityEntry(
                 object_type,
-                str(row.values[0]),
-                _contact_repr(row.values),
-                {"name": [None, row.values[_NAME]], "phone": [None, row.values[_NUMBER]]},
+                str(record.id),
+                str(record),
+                {"name": [None, record.name], "phone": [None, record.phone_normalized]},
             )
-            for row in to_create
+            for record in created
         ),
     )
-    activity_record_rows(
+    activity_record_bulk(
         actor=actor,
         action="contacts.contact.replaced",
-        rows=(
-            (
-                object_type,
-                str(row.values[0]),
-                _contact_repr(row.values),
-                by_number[row.values[_NUMBER]][2],
-            )
-            for row in to_replace
+        entries=(
+            ActivityEntry(object_type, str(held.record.id), str(held.record), changes)
+            for held, changes in replaced
         ),
     )
 
@@ -455,7 +452,7 @@ def contact_update(
     current.version = version
     current.save()
     if new_number and new_number != old_number:
-        calls_relink_contact(contact=current)
+        number_moved(holder_id=current.pk, old=old_number, new=new_number)
     activity_record(actor=actor, action="contacts.contact.updated", obj=current, changes=changes)
     return ContactOutcome(result=Result.UPDATED, contact=current, changes=changes)
 

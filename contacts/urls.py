@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from contacts.views import ContactViewSet
-from crm.routers import OptionalSlashRouter
+from crm.http.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("contacts", ContactViewSet, basename="contact")

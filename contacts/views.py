@@ -6,15 +6,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import ReadOnlyForViewers
-from calls.selectors import call_list, call_page_rows, call_row_to_dict
-from calls.serializers import CallSerializer
 from contacts import services
 from contacts.filters import ContactFilter, ContactSearchFilter
 from contacts.permissions import ContactObjectPermission
 from contacts.selectors import (
     contact_list,
-    contact_page_rows,
     contact_row_to_dict,
+    contact_rows,
     contact_to_dict,
 )
 from contacts.serializers import (
@@ -23,7 +21,7 @@ from contacts.serializers import (
     ContactUpdateSerializer,
     ContactWriteResultSerializer,
 )
-from crm.routers import UUID_PATTERN
+from crm.http.routers import UUID_PATTERN
 
 
 class ContactViewSet(
@@ -40,13 +38,9 @@ class ContactViewSet(
     def get_queryset(self):
         return contact_list()
 
-    def list_is_small_by_nature(self, request) -> bool:
-        """A contact's calls: counted with their page, no planner estimate asked first."""
-        return self.action == "calls"
-
     def list(self, request, *args, **kwargs):
         # Rows, not model instances: a page of 1,000 renders several times faster.
-        page = self.paginate_queryset(contact_page_rows(self.filter_queryset(self.get_queryset())))
+        page = self.paginate_queryset(contact_rows(self.filter_queryset(self.get_queryset())))
         return self.get_paginated_response([contact_row_to_dict(row) for row in page])
 
     def get_object(self):
@@ -89,13 +83,6 @@ class ContactViewSet(
 
     def perform_destroy(self, instance):
         services.contact_delete(actor=self.request.user, contact=instance)
-
-    @extend_schema(filters=False, responses={200: CallSerializer(many=True)})
-    @action(detail=True, methods=["get"], filterset_class=None)
-    def calls(self, request, pk=None):
-        contact = self.get_object()
-        page = self.paginate_queryset(call_page_rows(call_list().filter(contact=contact)))
-        return self.get_paginated_response([call_row_to_dict(row) for row in page])
 
     @extend_schema(responses={200: ContactSerializer(many=True)})
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)

@@ -8,4 +8,4 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM operations"
 
     def ready(self):
-        from crm import durability  # noqa: F401 - registers the deploy check
+        from crm.db import durability  # noqa: F401 - registers the deploy check

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "crm",
+    "ledger",
     "accounts",
     "contacts",
     "calls",
@@ -55,7 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "crm.middleware.RequestLogMiddleware",
+    "crm.http.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -193,10 +194,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["crm.filters.FilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "crm.pagination.PageLimitPagination",
+    "DEFAULT_FILTER_BACKENDS": ["crm.http.filters.FilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "crm.http.pagination.PageLimitPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "crm.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "crm.http.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("LOGIN_RATE_PER_ADDRESS", "30/min"),
         "login_email": env_str("LOGIN_RATE_PER_EMAIL", "5/min"),
@@ -234,7 +235,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "crm.schema.strip_trailing_slashes",
+        "crm.http.schema.strip_trailing_slashes",
     ],
 }
 

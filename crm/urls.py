@@ -2,19 +2,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.views import UserViewSet
 from crm import views
-from crm.routers import OptionalSlashRouter
-
-router = OptionalSlashRouter()
-router.register("users", UserViewSet, basename="user")
 
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("contacts.urls")),
     path("", include("calls.urls")),
     path("", include("syncaudit.urls")),
-    path("", include(router.urls)),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
@@ -26,10 +20,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "crm.errors.handler400"
-handler403 = "crm.errors.handler403"
-handler404 = "crm.errors.handler404"
-handler500 = "crm.errors.handler500"
+handler400 = "crm.http.errors.handler400"
+handler403 = "crm.http.errors.handler403"
+handler404 = "crm.http.errors.handler404"
+handler500 = "crm.http.errors.handler500"
 
 admin.site.site_header = "Contacts CRM back-office"
 admin.site.site_title = "Contacts CRM"

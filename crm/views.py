@@ -6,8 +6,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from crm.durability import durability_problems, durability_settings
-from crm.errors import ErrorCode, error_body
+from crm.db.durability import durability_problems, durability_settings
+from crm.http.errors import ErrorCode, error_body
 
 
 @never_cache

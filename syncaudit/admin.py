@@ -1,5 +1,5 @@
-"""Sync bookkeeping in the back-office: all read-only. Feeds, devices and sync records are
-written by the sync endpoint and the operator commands, the activity log by the services."""
+"""Sync bookkeeping in the back-office: all read-only. Devices and sync records are written by
+the sync endpoint (the feeds and the activity log are the ledger's: ledger/admin.py)."""
 
 import re
 from datetime import timedelta
@@ -8,13 +8,8 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.admin import ReadOnlyAdmin
-from syncaudit.models import Activity, ChangeFeed, Device, SyncRecord
-
-
-@admin.register(ChangeFeed)
-class ChangeFeedAdmin(ReadOnlyAdmin):
-    list_display = ("name", "version", "epoch", "purged_through", "purged_at")
+from crm.http.admin import ReadOnlyAdmin
+from syncaudit.models import Device, SyncRecord
 
 
 class NotSyncedForFilter(admin.SimpleListFilter):
@@ -102,13 +97,3 @@ class SyncRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="errors")
     def errors(self, obj: SyncRecord) -> int:
         return obj.contacts_error + obj.calls_error
-
-
-@admin.register(Activity)
-class ActivityAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "action", "object_type", "object_repr")
-    list_select_related = ("actor",)
-    list_filter = ("action", "object_type")
-    search_fields = ("object_repr", "object_id")
-    date_hierarchy = "created_at"
-    show_full_result_count = False

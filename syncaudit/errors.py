@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from crm.errors import ApiError
+from crm.http.errors import ApiError
 
 
 class SyncErrorCode(StrEnum):

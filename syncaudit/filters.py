@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from crm.filters import FilterSet
+from crm.http.filters import FilterSet
 from syncaudit.models import SyncRecord
 
 

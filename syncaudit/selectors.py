@@ -6,20 +6,22 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from calls.models import CallLog
-from calls.selectors import CALL_FIELDS, call_row_to_dict
+from calls.selectors import call_row_to_dict, call_rows
 from contacts.models import Contact
-from contacts.selectors import CONTACT_FIELDS, contact_row_to_dict
+from contacts.selectors import contact_row_to_dict, contact_rows
+from ledger.models import ChangeFeed
+from ledger.selectors import feed_state
+from ledger.versioning import CALLS, CONTACTS
 from syncaudit.cursors import Cursor, cursor_decode
 from syncaudit.errors import CursorExpired, InvalidCursor
-from syncaudit.models import Activity, ChangeFeed, Device, SyncRecord
-from syncaudit.versioning import CALLS, CONTACTS, feed_ensure
+from syncaudit.models import Device, SyncRecord
 
 FEED_LIMIT_DEFAULT = 500
 FEED_LIMIT_MAX = 5000
 
 _FEEDS = {
-    CONTACTS: (Contact, CONTACT_FIELDS, contact_row_to_dict),
-    CALLS: (CallLog, CALL_FIELDS, call_row_to_dict),
+    CONTACTS: (Contact, contact_rows, contact_row_to_dict),
+    CALLS: (CallLog, call_rows, call_row_to_dict),
 }
 
 
@@ -28,14 +30,6 @@ class FeedPage:
     changes: list[dict]
     cursor: str
     has_more: bool
-
-
-def feed_state(feed: str) -> ChangeFeed:
-    state = ChangeFeed.objects.filter(name=feed).first()
-    if state is None:
-        feed_ensure(feed)
-        state = ChangeFeed.objects.get(name=feed)
-    return state
 
 
 def feed_cursor_check(feed: str, raw: str | None) -> tuple[Cursor, ChangeFeed]:
@@ -63,7 +57,7 @@ def feed_cursor_check(feed: str, raw: str | None) -> tuple[Cursor, ChangeFeed]:
 def feed_read(feed: str, cursor: Cursor, *, limit: int = FEED_LIMIT_DEFAULT) -> FeedPage:
     """Changes after ``cursor`` in (version, id) order. One query, whatever the table size:
     the (version, id) index is range-scanned from the cursor."""
-    model, fields, to_dict = _FEEDS[feed]
+    model, rows_of, to_dict = _FEEDS[feed]
     after = Q(version__gt=cursor.version)
     if cursor.last_id:
         after |= Q(version=cursor.version, id__gt=cursor.last_id)
@@ -71,7 +65,7 @@ def feed_read(feed: str, cursor: Cursor, *, limit: int = FEED_LIMIT_DEFAULT) -> 
     if cursor.high_water and feed == CONTACTS:
         # Full sync: contacts deleted before it began are not news to this phone.
         queryset = queryset.filter(Q(deleted_at__isnull=True) | Q(version__gt=cursor.high_water))
-    rows = list(queryset.order_by("version", "id").values(*fields)[: limit + 1])
+    rows = list(rows_of(queryset.order_by("version", "id"))[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
     if not rows:
@@ -99,12 +93,3 @@ def sync_record_list(*, viewer) -> QuerySet[SyncRecord]:
     if not viewer.is_manager_or_admin:
         queryset = queryset.filter(user=viewer)
     return queryset
-
-
-def activity_for_object(obj) -> QuerySet[Activity]:
-    """An object's history, newest first (served by the (object_type, object_id) index)."""
-    return (
-        Activity.objects.filter(object_type=obj._meta.model_name, object_id=str(obj.pk))
-        .select_related("actor")
-        .order_by("-created_at", "-id")
-    )

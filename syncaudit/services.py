@@ -4,27 +4,28 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import APIException
 
-from calls.services import call_logs_ingest
-from calls.validation import call_validate
+from calls.models import CallLog
+from calls.services import calls_upload
 from contacts import services as contact_services
 from contacts.models import Contact
 from contacts.permissions import contact_can_edit
 from contacts.selectors import contact_to_dict
-from crm.errors import error_code_for
+from crm.http.errors import error_code_for
+from crm.timestamps import timestamp_parse
+from ledger.activity import activity_record
+from ledger.models import ChangeFeed
+from ledger.versioning import CALLS, CONTACTS, FEEDS, feed_ensure, version_next
 from syncaudit.cursors import Cursor
 from syncaudit.errors import SyncErrorCode
-from syncaudit.models import ChangeFeed, Device, SyncOutcome, SyncRecord
+from syncaudit.models import Device, SyncOutcome, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, feed_cursor_check, feed_read
-from syncaudit.versioning import CALLS, CONTACTS, feed_ensure
 
 ERROR = "error"
 logger = logging.getLogger(__name__)
@@ -48,17 +49,6 @@ def device_touch(*, user, device_id: str, platform: str, app_version: str) -> De
     return device
 
 
-def _parse_created_at(value) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise ValueError("Must be an ISO 8601 timestamp string.")
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValueError("Not an ISO 8601 timestamp (e.g. 2024-05-01T10:00:00Z).")
-    return parsed
-
-
 def _result(index: int, item, result: str, **extra) -> dict:
     """One per-item answer; ``client_id`` is echoed whatever happened to the item."""
     answer = {"index": index, "result": result}
@@ -78,8 +68,9 @@ def _error(index: int, item, errors: dict) -> dict:
 def _push_new_contact(*, user, item: dict):
     if item.get("deleted"):
         raise contact_services.ContactInvalid({"deleted": ["A delete needs the contact's id."]})
+    raw_created_at = item.get("created_at")
     try:
-        created_at = _parse_created_at(item.get("created_at"))
+        created_at = None if raw_created_at in (None, "") else timestamp_parse(raw_created_at)
     except ValueError as exc:
         raise contact_services.ContactInvalid({"created_at": [str(exc)]}) from None
     return contact_services.contact_create(
@@ -171,24 +162,11 @@ def sync_apply(*, user, request: SyncRequest, record: SyncRecord) -> dict:
         field_name = f"contacts_{result['result']}"
         setattr(record, field_name, getattr(record, field_name) + 1)
 
-    now = timezone.now()
-    valid_calls, valid_indexes, call_errors = [], [], {}
-    for index, item in enumerate(request.calls):
-        if not user.can_write:
-            call_errors[str(index)] = {"non_field_errors": ["Viewers cannot upload calls."]}
-            continue
-        call, errors = call_validate(item, user=user, now=now)
-        if errors:
-            call_errors[str(index)] = errors
-        else:
-            valid_calls.append(call)
-            valid_indexes.append(index)
-    calls_created = calls_duplicate = 0
-    if valid_calls:
-        ingest = call_logs_ingest(user=user, calls=valid_calls, indexes=valid_indexes)
-        calls_created, calls_duplicate = ingest.created, ingest.duplicates
-    record.calls_created, record.calls_duplicate = calls_created, calls_duplicate
-    record.calls_error = len(call_errors)
+    # A phone cannot repair its own call log: bad entries are reported and skipped.
+    calls = calls_upload(user=user, items=request.calls, skip_invalid=True)
+    record.calls_created, record.calls_duplicate = calls.created, calls.duplicates
+    record.calls_error = len(calls.errors)
+    call_errors = {str(index): errors for index, errors in calls.errors.items()}
 
     page = feed_read(CONTACTS, cursor, limit=request.limit)
     changes = page.changes
@@ -213,7 +191,7 @@ def sync_apply(*, user, request: SyncRequest, record: SyncRecord) -> dict:
             "cursor": page.cursor,
             "has_more": page.has_more,
         },
-        "calls": {"created": calls_created, "duplicates": calls_duplicate, "errors": call_errors},
+        "calls": {"created": calls.created, "duplicates": calls.duplicates, "errors": call_errors},
         "audit_id": str(record.pk),
     }
 
@@ -268,9 +246,7 @@ def sync_run(
 @transaction.atomic
 def sync_reset_cursors(*, actor=None) -> int:
     """Bump the epoch of every feed: every cursor issued so far is refused (410)."""
-    from syncaudit.activity import activity_record
-
-    for name in (CONTACTS, CALLS):
+    for name in FEEDS:
         feed_ensure(name)
     feeds = list(ChangeFeed.objects.select_for_update().order_by("name"))
     for feed in feeds:
@@ -289,10 +265,6 @@ def sync_purge_tombstones(*, actor=None, days: int | None = None) -> int:
     """Remove contact tombstones deleted before the horizon and record how far we purged,
     so that delta cursors older than that are refused with 410 instead of missing deletes.
     Their calls stay; only the link to the purged row is cleared."""
-    from calls.models import CallLog
-    from syncaudit.activity import activity_record
-    from syncaudit.versioning import version_next
-
     days = settings.SYNC_TOMBSTONE_HORIZON_DAYS if days is None else days
     horizon = timezone.now() - timezone.timedelta(days=days)
     feed_ensure(CONTACTS)

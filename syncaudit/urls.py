@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from crm.routers import OptionalSlashRouter
+from crm.http.routers import OptionalSlashRouter
 from syncaudit import views
 
 router = OptionalSlashRouter()

@@ -7,7 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsManagerOrAdmin
-from crm.errors import PayloadTooLarge
+from crm.http.errors import PayloadTooLarge
+from ledger.versioning import CALLS, CONTACTS
 from syncaudit import selectors, services
 from syncaudit.errors import InvalidCursor
 from syncaudit.filters import SyncRecordFilter
@@ -20,7 +21,6 @@ from syncaudit.serializers import (
     SyncRequestSerializer,
     SyncResponseSerializer,
 )
-from syncaudit.versioning import CALLS, CONTACTS
 
 _FEED_PARAMS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from the previous answer."),

@@ -7,7 +7,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Role, User
 from accounts.tests.factories import PASSWORD, UserFactory
-from syncaudit.models import Activity
+from ledger.models import Activity
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.tests.factories import PASSWORD, UserFactory
-from crm.tests_helpers import assert_error
+from crm.tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import Role, User
 from accounts.tests.factories import UserFactory
-from crm.tests_helpers import assert_error
+from crm.tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +137,7 @@ def test_anonymous_is_refused_with_401(anon_client):
 
 
 def test_user_changes_are_recorded(admin_client, admin_user):
-    from syncaudit.models import Activity
+    from ledger.models import Activity
 
     response = admin_client.post(
         USERS, {"email": "n@example.com", "password": STRONG}, format="json"

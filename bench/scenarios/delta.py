@@ -20,7 +20,7 @@ def change_contacts(bench, rng: random.Random, count: int = CHANGES) -> None:
     ids = rng.sample(bench.data.contact_ids, count)
     with conn.transaction():
         top = conn.execute(
-            "UPDATE syncaudit_changefeed SET version = version + %s WHERE name = 'contacts' "
+            "UPDATE ledger_changefeed SET version = version + %s WHERE name = 'contacts' "
             "RETURNING version",
             [count],
         ).fetchone()[0]

@@ -73,7 +73,7 @@ def raw_copy(conn, path: Path, owner: str) -> float:
         reader = csv.reader(f)
         next(reader)
         version = conn.execute(
-            "UPDATE syncaudit_changefeed SET version = version + 1 WHERE name = 'contacts' "
+            "UPDATE ledger_changefeed SET version = version + 1 WHERE name = 'contacts' "
             "RETURNING version"
         ).fetchone()[0]
         now = datetime.now().astimezone()

@@ -8,7 +8,7 @@ import time
 from bench.client import timed_get
 from bench.common import log, median, secs
 from bench.report import Target
-from crm.timefmt import iso_utc
+from crm.timestamps import iso_utc
 
 PAGE = 5000
 FLOOR_SQL = """

@@ -73,7 +73,7 @@ def copy_raw(bench, items: list[dict], rng: random.Random) -> float:
     started = time.perf_counter()
     with conn.transaction():
         version = conn.execute(
-            "UPDATE syncaudit_changefeed SET version = version + 1 WHERE name = 'calls' "
+            "UPDATE ledger_changefeed SET version = version + 1 WHERE name = 'calls' "
             "RETURNING version"
         ).fetchone()[0]
         rows = (

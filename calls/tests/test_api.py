@@ -7,7 +7,7 @@ from django.db import connection
 from calls.models import CallLog
 from calls.tests.factories import call_payload, make_call
 from contacts.tests.factories import make_contact
-from crm.tests_helpers import assert_error
+from crm.tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from contacts.models import Contact
 from contacts.resources import spreadsheet_safe
 from contacts.services import contact_delete, contact_update
 from contacts.tests.factories import make_contact
-from syncaudit.models import Activity
+from ledger.models import Activity
 
 pytestmark = pytest.mark.django_db
 

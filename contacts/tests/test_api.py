@@ -6,7 +6,7 @@ import pytest
 from calls.tests.factories import make_call
 from contacts.models import Contact
 from contacts.tests.factories import make_contact
-from crm.tests_helpers import assert_error
+from crm.tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

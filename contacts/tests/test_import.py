@@ -1,7 +1,6 @@
 """Contacts import: the admin's preview/confirm and `manage.py import_contacts`."""
 
 import csv
-import gc
 import io
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -20,8 +19,7 @@ from contacts.models import Contact
 from contacts.resources import PreviewNumbers
 from contacts.services import ContactInput
 from contacts.tests.factories import make_contact, next_phone
-from crm.bulk import gc_paused
-from syncaudit.models import Activity
+from ledger.models import Activity
 
 pytestmark = pytest.mark.django_db
 
@@ -487,18 +485,3 @@ def test_the_confirm_step_parses_numbers_the_preview_did_not_see(site):
     )
     assert [row.number for row in response.context["result"].invalid_rows] == [2]
     assert not Contact.objects.exists()
-
-
-def test_gc_paused_restores_the_collector():
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), gc_paused():
-        assert not gc.isenabled()
-        raise RuntimeError
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with gc_paused():
-            pass
-        assert not gc.isenabled()  # left as it was found
-    finally:
-        gc.enable()

@@ -22,7 +22,7 @@ from contacts.services import (
     contacts_validate,
 )
 from contacts.tests.factories import make_contact
-from syncaudit.models import Activity
+from ledger.models import Activity
 
 pytestmark = pytest.mark.django_db
 

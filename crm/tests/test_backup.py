@@ -6,7 +6,8 @@ from calls.models import CallLog
 from calls.tests.factories import make_call
 from contacts.models import Contact
 from contacts.tests.factories import make_contact
-from syncaudit.models import ChangeFeed, SyncRecord
+from ledger.models import ChangeFeed
+from syncaudit.models import SyncRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from contacts.models import Contact
-from crm.tests_helpers import assert_error
+from crm.tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

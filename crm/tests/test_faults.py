@@ -11,8 +11,8 @@ from django.db import connection, connections
 from calls.models import CallLog
 from calls.tests.factories import call_payload
 from contacts.models import Contact
-from crm.tests_helpers import assert_error
-from syncaudit.versioning import feed_ensure
+from crm.tests.helpers import assert_error
+from ledger.versioning import feed_ensure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ def _kill_the_request_waiting_on_feed(feed: str) -> None:
             cursor.execute(
                 "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND query LIKE %s AND pid <> pg_backend_pid()",
-                ["%syncaudit_changefeed%"],
+                ["%ledger_changefeed%"],
             )
             rows = cursor.fetchall()
             if rows:
@@ -79,9 +79,7 @@ def test_a_killed_connection_fails_cleanly_and_the_retry_succeeds(
     holder = _raw_connection()
     try:
         with holder.cursor() as cursor:
-            cursor.execute(
-                "UPDATE syncaudit_changefeed SET version = version WHERE name = %s", [feed]
-            )
+            cursor.execute("UPDATE ledger_changefeed SET version = version WHERE name = %s", [feed])
         agent_client.raise_request_exception = False
         thread, box = _run_in_thread(lambda: agent_client.post(url, body, format="json"))
         _kill_the_request_waiting_on_feed(feed)

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from contacts.tests.factories import make_contact
-from crm import pagination
-from crm.tests_helpers import assert_error
+from crm.http import pagination
+from crm.tests.helpers import assert_error
 
 CONTACTS = "/api/v1/contacts"
 

@@ -11,7 +11,7 @@ from accounts.models import Role
 from accounts.tests.factories import UserFactory
 from calls.tests.factories import make_call
 from contacts.tests.factories import make_contact
-from crm.tests_helpers import assert_error
+from crm.tests.helpers import assert_error
 from syncaudit.models import SyncRecord
 
 pytestmark = pytest.mark.django_db

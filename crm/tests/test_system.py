@@ -2,7 +2,7 @@ from http import HTTPStatus
 
 import pytest
 
-from crm.tests_helpers import assert_error
+from crm.tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +104,7 @@ def test_readyz_reports_durability_and_refuses_an_unsafe_database_in_production(
 def test_the_deploy_check_fails_on_an_unsafe_database(settings):
     from django.db import connections
 
-    from crm.durability import check_durability
+    from crm.db.durability import check_durability
 
     settings.REQUIRE_DURABLE_DATABASE = True
     errors = check_durability(databases=list(connections))

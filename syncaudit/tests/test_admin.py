@@ -7,16 +7,17 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from contacts.tests.factories import make_contact
+from ledger.models import Activity, ChangeFeed
 from syncaudit.admin import version_key
-from syncaudit.models import Activity, ChangeFeed, Device, SyncRecord
+from syncaudit.models import Device, SyncRecord
 from syncaudit.services import SyncRequest, sync_run
 
 pytestmark = pytest.mark.django_db
 
 DEVICES = reverse("admin:syncaudit_device_changelist")
 RECORDS = reverse("admin:syncaudit_syncrecord_changelist")
-ACTIVITY = reverse("admin:syncaudit_activity_changelist")
-FEEDS = reverse("admin:syncaudit_changefeed_changelist")
+ACTIVITY = reverse("admin:ledger_activity_changelist")
+FEEDS = reverse("admin:ledger_changefeed_changelist")
 
 
 @pytest.fixture
@@ -138,11 +139,12 @@ def test_it_searches_activity_and_filters_by_action(site, admin_user):
 def test_logs_are_read_only(site, model_name, model):
     sync(UserFactory(), "pixel")
     make_contact()
-    add = reverse(f"admin:syncaudit_{model_name}_add")
+    app = model._meta.app_label
+    add = reverse(f"admin:{app}_{model_name}_add")
     assert site.get(add).status_code == HTTPStatus.FORBIDDEN
     pk = model.objects.values_list("pk", flat=True).first()
-    response = site.get(reverse(f"admin:syncaudit_{model_name}_change", args=[pk]))
+    response = site.get(reverse(f"admin:{app}_{model_name}_change", args=[pk]))
     assert response.status_code == HTTPStatus.OK
     assert response.context["has_change_permission"] is False
-    delete = reverse(f"admin:syncaudit_{model_name}_delete", args=[pk])
+    delete = reverse(f"admin:{app}_{model_name}_delete", args=[pk])
     assert site.get(delete).status_code == HTTPStatus.FORBIDDEN

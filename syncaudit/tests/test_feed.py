@@ -12,8 +12,8 @@ from calls.tests.factories import make_call
 from contacts.models import Contact
 from contacts.services import contact_delete, contact_update
 from contacts.tests.factories import make_contact
-from crm.tests_helpers import assert_error
-from syncaudit.models import ChangeFeed
+from crm.tests.helpers import assert_error
+from ledger.models import ChangeFeed
 
 pytestmark = pytest.mark.django_db
 

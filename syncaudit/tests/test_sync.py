@@ -8,7 +8,7 @@ from calls.tests.factories import call_payload
 from contacts.models import Contact
 from contacts.services import contact_update
 from contacts.tests.factories import make_contact
-from crm.tests_helpers import assert_error
+from crm.tests.helpers import assert_error
 from syncaudit.models import Device, SyncRecord
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ All or nothing, in two passes over the file:
    transaction.
 
 Why not one transaction for the whole file: contacts_upsert holds the contacts change-feed lock
-(syncaudit/versioning.py) until its transaction ends, and a 100,000-row import in a single
+(ledger/versioning.py) until its transaction ends, and a 100,000-row import in a single
 transaction would stall every phone's sync and every contact write for its whole duration.
 Batches hold it for a fraction of a second at a time.
 
@@ -32,7 +32,7 @@ from tqdm import tqdm
 from accounts.models import Role, User
 from contacts.resources import ContactRowReader, ImportFileInvalid, import_rows, is_blank
 from contacts.services import Result, contacts_import_record
-from crm.bulk import gc_paused
+from crm.memory import gc_paused
 
 MAX_LISTED_ERRORS = 200
 
@@ -160,7 +160,7 @@ class Command(BaseCommand):
     ) -> Tally:
         tally = Tally()
         with (
-            gc_paused(),  # see crm.bulk
+            gc_paused(),  # see crm.memory
             self._open(file) as handle,
             tqdm(
                 total=total, unit="row", desc=label, disable=not self.show_progress or None

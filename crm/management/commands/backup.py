@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from crm.pgtools import pg_run
+from crm.db.pgtools import pg_run
 
 
 class Command(BaseCommand):

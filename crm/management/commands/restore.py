@@ -4,7 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from crm.pgtools import pg_run
+from crm.db.pgtools import pg_run
 
 
 class Command(BaseCommand):

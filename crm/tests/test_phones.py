@@ -1,6 +1,6 @@
 import pytest
 
-from contacts.phones import InvalidPhone, phone_normalize, phone_normalize_or_blank
+from crm.phones import InvalidPhone, phone_normalize, phone_normalize_or_blank
 
 
 @pytest.mark.parametrize(

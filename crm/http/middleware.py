@@ -27,7 +27,7 @@ class RequestLogMiddleware:
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         response["X-Request-ID"] = request_id
         user = getattr(request, "user", None)
-        user_id = getattr(request, "_log_user_id", None) or (
+        user_id = (
             str(user.pk) if user is not None and getattr(user, "is_authenticated", False) else None
         )
         logger.info(

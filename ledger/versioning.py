@@ -4,7 +4,7 @@ The problem: with a plain sequence, transaction A can take version 104, transact
 and commit first; a phone reading in between sees 105, moves its cursor past 104, and never
 receives A's change once A commits.
 
-The choice: a version is taken by ``UPDATE ... SET version = version + n RETURNING`` on the
+The choice: a version is taken by ``UPDATE ... SET version = version + 1 RETURNING`` on the
 feed's row in ``ChangeFeed``. The row lock is held until the writer's transaction ends, so the
 next writer gets its number only after the previous one has committed (or rolled back).
 Versions therefore become visible in exactly the order they were issued, and a reader that
@@ -13,7 +13,7 @@ serialised from the moment they take a number until commit — so services take 
 the *last* step before writing, after all validation and lookups, and keep those transactions
 short. A team of fifty phones writes a few contacts a second; the lock is held for
 milliseconds. Contacts and calls have separate rows, so call uploads never wait for contact
-edits. The same code works on SQLite, where writers are serialised anyway.
+edits.
 
 Rows are read in (version, id) order. One write transaction may stamp many rows with the same
 version (a bulk import or a call batch): they become visible together, and the cursor keeps
@@ -22,8 +22,16 @@ the last id so paging can stop in the middle of such a group.
 
 from django.db import connection
 
+from ledger.models import ChangeFeed
+
 CONTACTS = "contacts"
 CALLS = "calls"
+FEEDS = (CONTACTS, CALLS)
+
+_NEXT = (
+    f"UPDATE {ChangeFeed._meta.db_table} SET version = version + 1 WHERE name = %s "  # noqa: S608 - the model's table name
+    "RETURNING version"
+)
 
 
 def version_next(feed: str) -> int:
@@ -32,11 +40,7 @@ def version_next(feed: str) -> int:
         raise RuntimeError("version_next() must be called inside transaction.atomic()")
     with connection.cursor() as cursor:
         for _ in range(2):
-            cursor.execute(
-                "UPDATE syncaudit_changefeed SET version = version + 1 WHERE name = %s "
-                "RETURNING version",
-                [feed],
-            )
+            cursor.execute(_NEXT, [feed])
             row = cursor.fetchone()
             if row is not None:
                 return row[0]
@@ -46,13 +50,4 @@ def version_next(feed: str) -> int:
 
 def feed_ensure(feed: str) -> None:
     """Create the feed's row if it is missing (a fresh or flushed database)."""
-    from syncaudit.models import ChangeFeed
-
     ChangeFeed.objects.bulk_create([ChangeFeed(name=feed)], ignore_conflicts=True)
-
-
-def version_current(feed: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version FROM syncaudit_changefeed WHERE name = %s", [feed])
-        row = cursor.fetchone()
-    return row[0] if row else 0

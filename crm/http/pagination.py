@@ -12,7 +12,7 @@ from django.utils.functional import cached_property
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
-from crm.errors import ApiError
+from crm.http.errors import ApiError
 
 
 def planner_estimate(queryset) -> int:
