@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.dateparse import parse_datetime
 from import_export import fields, resources
 from import_export.results import Error, Result, RowResult
 
@@ -35,7 +34,7 @@ from contacts.services import (
     contacts_validate,
 )
 from contacts.services import Result as Outcome
-from crm.timestamps import iso_utc
+from crm.timestamps import iso_utc, timestamp_parse
 
 # The columns of an import file, in template order. Extra columns (an export's id,
 # phone_normalized, version) are ignored, so an export can be edited and imported again.
@@ -120,22 +119,14 @@ def _text(value) -> str:
 
 
 def _created_at(value) -> datetime | None:
-    """ISO 8601 text, or a spreadsheet date cell. Spreadsheet cells carry no timezone; they are
-    read as UTC. Text without a timezone is passed on and refused by the service's validation."""
+    """ISO 8601 text with a timezone, or a spreadsheet date cell. Spreadsheet cells carry no
+    timezone; they are read as UTC."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     text = _text(value).strip()
-    if not text:
-        return None
-    try:
-        parsed = parse_datetime(text)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise ValueError("Not an ISO 8601 timestamp (e.g. 2024-05-01T10:00:00Z).")
-    return parsed
+    return timestamp_parse(text) if text else None
 
 
 class ContactRowReader:

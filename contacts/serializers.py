@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from contacts.selectors import contact_to_dict
+from crm.http.fields import TimestampField
 
 
 class ContactSerializer(serializers.Serializer):
@@ -28,7 +29,7 @@ class ContactCreateSerializer(serializers.Serializer):
     # Lengths are checked by the service so that every path (API, sync, import) says the same.
     name = serializers.CharField(trim_whitespace=False, max_length=10_000)
     phone = serializers.CharField(max_length=10_000)
-    created_at = serializers.DateTimeField(required=False, allow_null=True)
+    created_at = TimestampField(required=False, allow_null=True)
 
 
 class ContactUpdateSerializer(serializers.Serializer):

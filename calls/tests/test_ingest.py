@@ -1,11 +1,11 @@
-"""call_logs_ingest itself: identity, duplicates and linking on whichever write path the
-database uses (COPY through a staging table on PostgreSQL, the ORM elsewhere)."""
+"""call_logs_ingest itself: identity, duplicates and linking through the COPY + staging-table
+write path."""
 
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from calls.models import CallLog
 from calls.services import call_logs_ingest
@@ -147,10 +147,6 @@ def test_a_failed_batch_leaves_nothing_behind_for_the_next(agent):
     assert list(CallLog.objects.values_list("client_call_id", flat=True)) == ["c7"]
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="SQLite caps bound parameters, so bulk_create needs one INSERT per 83 rows there",
-)
 def test_a_batch_of_5000_takes_a_constant_handful_of_queries(
     agent_client, django_assert_max_num_queries
 ):
@@ -167,10 +163,6 @@ def test_a_batch_of_5000_takes_a_constant_handful_of_queries(
     assert (body["created"], body["duplicates"]) == (1, 4999)
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="SQLite has one writer at a time: a writer that waits too long gets a 503 there",
-)
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_uploads_at_once_neither_fail_nor_duplicate(agent, client_for):
     calls = [call_payload(client_call_id="" if n % 3 == 0 else f"k{n}") for n in range(300)]

@@ -91,6 +91,16 @@ def test_it_rejects_missing_fields_and_future_dates(agent_client):
     assert "created_at" in error["details"]
 
 
+def test_a_creation_time_without_a_timezone_is_refused_as_everywhere_else(agent_client):
+    body = {"name": "X", "phone": "+12022345678", "created_at": "2024-05-01T10:00:00"}
+    error = assert_error(agent_client.post(CONTACTS, body, format="json"), 400)
+    assert "timezone" in error["details"]["created_at"][0]
+    body["created_at"] = "2024-05-01T12:00:00+02:00"
+    response = agent_client.post(CONTACTS, body, format="json")
+    assert response.status_code == 201
+    assert response.json()["created_at"] == "2024-05-01T10:00:00Z"
+
+
 def test_names_are_kept_as_text(agent_client):
     for name in ("Ahmed أحمد 🚀", "Robert'); DROP TABLE contacts;--", "<b>bold</b>"):
         response = agent_client.post(

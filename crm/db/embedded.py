@@ -308,7 +308,8 @@ def run_throwaway(command: Sequence[str]) -> int:
         cluster.init()
         cluster.start()
         print(
-            f"PostgreSQL {cluster.version()} on port {cluster.port} (throwaway, {cluster.bin})",
+            f"PostgreSQL {cluster.version()} on port {cluster.port} in {cluster.root} "
+            f"(throwaway; binaries: {cluster.bin})",
             file=sys.stderr,
         )
         env = {**os.environ, "DATABASE_URL": cluster.url("postgres")}

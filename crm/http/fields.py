@@ -1,0 +1,16 @@
+"""Serializer fields shared by the apps' input serializers."""
+
+from rest_framework import serializers
+
+from crm.timestamps import timestamp_parse
+
+
+class TimestampField(serializers.DateTimeField):
+    """A client's ISO 8601 timestamp, read by crm.timestamps (a timezone is required: DRF's
+    own field would quietly take a time without one as UTC)."""
+
+    def to_internal_value(self, value):
+        try:
+            return timestamp_parse(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
