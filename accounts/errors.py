@@ -27,3 +27,15 @@ class CannotDeleteSelf(ApiError):
             code=UserErrorCode.CANNOT_DELETE_SELF,
             message="Administrators cannot delete themselves.",
         )
+
+
+class EmailTaken(ApiError):
+    """Raised when the database's unique email refuses a user that the serializer's check let
+    through (two creates of one address at the same moment)."""
+
+    def __init__(self):
+        super().__init__(
+            code="validation_error",
+            message="Invalid input: email: A user with this email already exists.",
+            details={"email": ["A user with this email already exists."]},
+        )

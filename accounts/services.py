@@ -1,10 +1,16 @@
 """User writes. Every path (API, admin, commands) goes through these functions."""
 
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.errors import CannotDeleteSelf, CannotLockSelfOut
+from accounts.errors import CannotDeleteSelf, CannotLockSelfOut, EmailTaken
 from accounts.models import Role, User
 from ledger.activity import activity_record
 
@@ -16,7 +22,11 @@ def user_create(
     user = User(email=email.strip().lower(), name=name, role=role)
     validate_password(password, user)
     user.set_password(password)
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # a create of the same address committed first
+        raise EmailTaken() from None
     activity_record(
         actor=actor, action="accounts.user.created", obj=user, changes={"role": [None, role]}
     )
@@ -93,3 +103,74 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
     if actor is not None and actor.pk == user.pk:
         raise CannotDeleteSelf()
     return user_update(actor=actor, user=user, is_active=False)
+
+
+# --- sessions: refresh tokens -------------------------------------------------------------
+
+# Every refresh token carries the id of the login it descends from (its family): rotation
+# copies the claim into the new token, so one login is one family however often it refreshes.
+FAMILY_CLAIM = "fam"
+
+
+def session_start(*, user: User) -> RefreshToken:
+    """A new login: a refresh token that starts its own family."""
+    refresh = RefreshToken.for_user(user)
+    refresh[FAMILY_CLAIM] = refresh[api_settings.JTI_CLAIM]
+    # The outstanding-token row was written with the token's text before the claim was added.
+    OutstandingToken.objects.filter(jti=refresh[api_settings.JTI_CLAIM]).update(token=str(refresh))
+    return refresh
+
+
+def _claims(raw: str, *, verify: bool) -> dict:
+    return token_backend.decode(raw, verify=verify)
+
+
+def session_refresh(*, raw: str) -> dict[str, str]:
+    """Rotate a refresh token: a new access and refresh token, the old refresh token revoked.
+
+    Exactly one refresh of a token succeeds: its outstanding-token row is locked until the
+    rotation commits, so a parallel refresh of the same token waits and then finds it revoked.
+    Using a revoked token again (a rotated or logged-out one) means a copy of it is in someone
+    else's hands: the whole family (every token descending from the same login) is revoked,
+    as OAuth 2.1 recommends, and the rightful phone signs in again."""
+    try:
+        claims = _claims(raw, verify=True)  # signature and expiry; not yet the blacklist
+    except TokenBackendError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if claims.get(api_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
+        raise InvalidToken("Token has wrong type")
+    with transaction.atomic():
+        outstanding = (
+            OutstandingToken.objects.select_for_update(of=("self",))
+            .filter(jti=claims.get(api_settings.JTI_CLAIM))
+            .order_by()  # its default ordering joins the (nullable) user
+            .first()
+        )
+        reused = outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists()
+        if reused:
+            if outstanding is not None:
+                _revoke_family(outstanding.user_id, claims.get(FAMILY_CLAIM))
+        else:
+            serializer = TokenRefreshSerializer(data={"refresh": raw})
+            try:
+                serializer.is_valid(raise_exception=True)
+            except TokenError as exc:
+                raise InvalidToken(exc.args[0]) from exc
+            return serializer.validated_data
+    raise InvalidToken("Token is blacklisted")  # after the revocation has committed
+
+
+def _revoke_family(user_id, family: str | None) -> None:
+    """Revoke the user's live refresh tokens of ``family`` (every one of them for a token
+    issued before families existed)."""
+    live = OutstandingToken.objects.filter(
+        user_id=user_id, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    doomed = [
+        token
+        for token in live
+        if family is None or _claims(token.token, verify=False).get(FAMILY_CLAIM) == family
+    ]
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in doomed], ignore_conflicts=True
+    )

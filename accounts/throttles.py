@@ -3,19 +3,48 @@
 They are checked before the password is hashed, so a flood of logins is refused before it can
 burn CPU on PBKDF2. Only failures count: a person who logs in on several phones in a minute is
 not throttled. The counters live in the shared (database) cache, so every gunicorn worker agrees.
-The address limit is higher than the email limit, so one guessed account locks only itself and
-an office behind one NAT address keeps working.
+
+The policy (README, "Brute force"):
+- per address, any email: LOGIN_RATE_PER_ADDRESS failures (30/min);
+- per email *and* address: LOGIN_RATE_PER_EMAIL failures (5/min). Guessing one account from
+  one address is slowed there, and nobody elsewhere is locked out by it;
+- per email from everywhere: LOGIN_RATE_PER_EMAIL_CEILING failures (100/hour), against guessing
+  spread over many addresses. Over the ceiling, only addresses that have failed for that email
+  are refused: the owner signing in from an address with no failures still gets in, so the
+  ceiling is no switch for keeping an account locked;
+- django-axes locks one account from one address after LOGIN_LOCKOUT_FAILURES (accounts/lockout.py).
+The address is the one crm.http.clients decides (X-Forwarded-For only through trusted proxies).
 """
 
 import hashlib
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from crm.http.clients import client_address
+
+
+def _email_ident(request) -> str | None:
+    email = request.data.get("email") if hasattr(request.data, "get") else None
+    if not isinstance(email, str) or not email:
+        return None
+    # Hashed: any bytes a client sends become a safe, fixed-length cache key.
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
 
 class _FailureThrottle(SimpleRateThrottle):
+    def get_ident(self, request) -> str:
+        # Not DRF's own reading of X-Forwarded-For: the one the whole app uses.
+        return client_address(request) or "unknown"
+
     def throttle_success(self):
         # Checking does not count; record_failure() does.
         return True
+
+    def recent_failures(self, request, view) -> int:
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return 0
+        return sum(1 for t in self.cache.get(key, []) if t > self.timer() - self.duration)
 
     def record_failure(self, request, view) -> None:
         key = self.get_cache_key(request, view)
@@ -34,12 +63,30 @@ class LoginAddressThrottle(_FailureThrottle):
 
 
 class LoginEmailThrottle(_FailureThrottle):
+    """Failures for one email from one address."""
+
     scope = "login_email"
 
     def get_cache_key(self, request, view):
-        email = request.data.get("email") if hasattr(request.data, "get") else None
-        if not isinstance(email, str) or not email:
+        email = _email_ident(request)
+        if email is None:
             return None
-        # Hashed: any bytes a client sends become a safe, fixed-length cache key.
-        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        ident = f"{email}:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class LoginEmailCeiling(_FailureThrottle):
+    """Failures for one email from every address; refuses only addresses that failed too."""
+
+    scope = "login_email_ceiling"
+
+    def get_cache_key(self, request, view):
+        email = _email_ident(request)
+        if email is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": email}
+
+    def allow_request(self, request, view):
+        if super().allow_request(request, view):
+            return True
+        return LoginEmailThrottle().recent_failures(request, view) == 0

@@ -7,7 +7,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import selectors, services
@@ -23,7 +22,7 @@ from accounts.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from accounts.throttles import LoginAddressThrottle, LoginEmailThrottle
+from accounts.throttles import LoginAddressThrottle, LoginEmailCeiling, LoginEmailThrottle
 from crm.http.errors import ApiError
 
 BAD_CREDENTIALS = "Invalid email or password."
@@ -40,7 +39,7 @@ class _PublicView(APIView):
 
 
 class LoginView(_PublicView):
-    throttle_classes = [LoginAddressThrottle, LoginEmailThrottle]
+    throttle_classes = [LoginAddressThrottle, LoginEmailThrottle, LoginEmailCeiling]
 
     @extend_schema(request=LoginSerializer, responses={200: LoginResponseSerializer})
     def post(self, request):
@@ -64,7 +63,7 @@ class LoginView(_PublicView):
                 throttle.record_failure(request, self)
             # Same message for an unknown email and a wrong password.
             raise AuthenticationFailed(BAD_CREDENTIALS)
-        refresh = RefreshToken.for_user(user)
+        refresh = services.session_start(user=user)
         # Django's own signal: updates last_login and tells django-axes to reset the failures.
         # A token login has no session: without this, django-axes would create one (for the
         # hash in its access log), store it and send every phone a useless session cookie.
@@ -82,12 +81,9 @@ class LoginView(_PublicView):
 class RefreshView(_PublicView):
     @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer})
     def post(self, request):
-        serializer = TokenRefreshSerializer(data=request.data)
-        try:
-            serializer.is_valid(raise_exception=True)
-        except TokenError as exc:
-            raise InvalidToken(exc.args[0]) from exc
-        return Response(serializer.validated_data)
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(services.session_refresh(raw=serializer.validated_data["refresh"]))
 
 
 class LogoutView(APIView):

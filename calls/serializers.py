@@ -2,6 +2,8 @@ from rest_framework import serializers
 
 from calls.models import Direction
 from calls.selectors import call_to_dict
+from calls.validation import DURATION_MAX, KEY_MAX_LENGTH
+from crm.phones import MAX_RAW_LENGTH
 
 
 class CallSerializer(serializers.Serializer):
@@ -26,12 +28,19 @@ class CallSerializer(serializers.Serializer):
 class CallUploadSerializer(serializers.Serializer):
     """Documentation of one uploaded call; validation itself is calls.validation."""
 
-    phone = serializers.CharField(allow_blank=True, max_length=64)
+    phone = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_RAW_LENGTH,
+        help_text="As the phone shows it; empty or left out for a private number.",
+    )  # fmt: skip
     direction = serializers.ChoiceField(choices=Direction.choices)
-    started_at = serializers.DateTimeField()
-    duration_seconds = serializers.IntegerField(min_value=0, default=0)
-    device_id = serializers.CharField(required=False, allow_blank=True, max_length=128)
-    client_call_id = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    started_at = serializers.DateTimeField(help_text="With a timezone; not in the future.")
+    duration_seconds = serializers.IntegerField(min_value=0, max_value=DURATION_MAX, default=0)
+    device_id = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=KEY_MAX_LENGTH
+    )
+    client_call_id = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=KEY_MAX_LENGTH
+    )
 
 
 class CallUploadItemResultSerializer(serializers.Serializer):

@@ -1,7 +1,10 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.selectors import contact_to_dict
-from crm.http.fields import TimestampField
+from contacts.services import NAME_MAX_LENGTH
+from crm.http.fields import StrictCharField, TimestampField
+from crm.phones import MAX_RAW_LENGTH
 
 
 class ContactSerializer(serializers.Serializer):
@@ -25,16 +28,50 @@ class ContactWriteResultSerializer(ContactSerializer):
     result = serializers.ChoiceField(choices=["created", "existing", "replaced"], read_only=True)
 
 
+# Some character that is not a space, and no control characters.
+_NAME_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+
+
+# Lengths and characters are checked by the service, so that every path (API, sync, import)
+# says the same; the schema states the service's rules for client generators.
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": NAME_MAX_LENGTH,
+        "pattern": _NAME_PATTERN,
+        "description": f"At most {NAME_MAX_LENGTH} characters (runs of spaces count as one), "
+        "no control characters.",
+    }
+)
+class ContactNameField(StrictCharField):
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, max_length=10_000, **kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_RAW_LENGTH,
+        "description": "Any common way of writing a number; without +country code it is read "
+        "in PHONE_DEFAULT_REGION. Must be a valid number (E.164 after normalisation).",
+    }
+)
+class ContactPhoneField(StrictCharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=10_000, **kwargs)
+
+
 class ContactCreateSerializer(serializers.Serializer):
-    # Lengths are checked by the service so that every path (API, sync, import) says the same.
-    name = serializers.CharField(trim_whitespace=False, max_length=10_000)
-    phone = serializers.CharField(max_length=10_000)
+    name = ContactNameField()
+    phone = ContactPhoneField()
     created_at = TimestampField(required=False, allow_null=True)
 
 
 class ContactUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(trim_whitespace=False, max_length=10_000)
-    phone = serializers.CharField(max_length=10_000)
+    name = ContactNameField()
+    phone = ContactPhoneField()
     base_version = serializers.IntegerField(
         required=False,
         min_value=0,

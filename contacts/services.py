@@ -24,6 +24,7 @@ from contacts.selectors import contact_to_dict
 from contacts.text import search_key
 from crm.db.store import copy_records
 from crm.phones import InvalidPhone, phone_normalize
+from crm.text import text_is_storable
 from crm.timestamps import timestamp_aware, timestamp_not_future
 from ledger.activity import ActivityEntry, activity_record, activity_record_bulk
 from ledger.numbers import number_moved, numbers_live
@@ -162,7 +163,7 @@ def _has_control_chars(text: str) -> bool:
 def contact_clean_name(name) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ValueError("A name is required.")
-    if _has_control_chars(name):
+    if _has_control_chars(name) or not text_is_storable(name):
         raise ValueError("The name contains control characters.")
     name = " ".join(name.split())
     if len(name) > NAME_MAX_LENGTH:

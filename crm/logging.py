@@ -2,7 +2,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "user_id")
+_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "user_id", "client")
 
 
 class JsonFormatter(logging.Formatter):

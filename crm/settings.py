@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "crm.http.middleware.RequestLogMiddleware",
+    "crm.http.middleware.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,6 +81,7 @@ AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "crm.http.clients.client_address"
 
 ROOT_URLCONF = "crm.urls"
 WSGI_APPLICATION = "crm.wsgi.application"
@@ -162,6 +164,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
 
 # --- Security (production when DEBUG is off) ---------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies stand in front of the app and append to X-Forwarded-For (see
+# crm/http/clients.py). 0: the header is ignored, the client is the socket's address.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
@@ -193,7 +198,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["crm.http.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["crm.http.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "crm.http.pagination.PageLimitPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -201,6 +206,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("LOGIN_RATE_PER_ADDRESS", "30/min"),
         "login_email": env_str("LOGIN_RATE_PER_EMAIL", "5/min"),
+        "login_email_ceiling": env_str("LOGIN_RATE_PER_EMAIL_CEILING", "100/hour"),
     },
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -225,7 +231,7 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Contacts & call-log sync CRM API",
-    "DESCRIPTION": "Mobile and back-office API (v1). See API-CONTRACT.md and docs/SYNC.md.",
+    "DESCRIPTION": "Mobile and back-office API (v1). See docs/API.md and docs/SYNC.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],  # public: a stale token must not hide the docs
@@ -236,6 +242,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm.http.schema.strip_trailing_slashes",
+        "crm.http.schema.document_errors",
     ],
 }
 

@@ -34,7 +34,10 @@ def timestamp_aware(value: datetime) -> datetime:
     """``value`` in UTC; a time without a timezone is an error, never a guess."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("The time needs a timezone (Z or +hh:mm, e.g. 2024-05-01T10:00:00Z).")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the year 1 in UTC
+        raise ValueError("This time is out of range.") from None
 
 
 def timestamp_not_future(value: datetime, *, now: datetime) -> datetime:

@@ -14,9 +14,13 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("api/v1/", include(api_v1)),
+    # Any other path under /api/ is a 404 in the error shape, in every mode (with DEBUG on,
+    # Django would answer its HTML debug page instead of calling handler404).
+    re_path(r"^api/", views.api_not_found),
     path("admin/", admin.site.urls),
 ]
 

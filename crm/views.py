@@ -3,11 +3,23 @@ import contextlib
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from crm.db.durability import durability_problems, durability_settings
-from crm.http.errors import ErrorCode, error_body
+from crm.http.errors import ErrorCode, error_body, handler404
+
+
+def home(request):
+    """A landing page for people who open the server's address: where to go from here."""
+    return render(request, "home.html")
+
+
+@csrf_exempt  # any method; a 404 changes nothing, and a CSRF page would leave the error shape
+def api_not_found(request, *args, **kwargs):
+    return handler404(request)
 
 
 @never_cache

@@ -1,6 +1,14 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+def epoch_new() -> int:
+    """A cursor epoch that has never been used: random, so that restoring one backup twice (or
+    a fresh install) never brings back an epoch that cursors in the field still carry."""
+    return secrets.randbelow(2**62) + 1
 
 
 class ChangeFeed(models.Model):
@@ -10,7 +18,7 @@ class ChangeFeed(models.Model):
 
     name = models.CharField(max_length=32, primary_key=True)
     version = models.BigIntegerField(default=0)
-    epoch = models.PositiveIntegerField(default=1)
+    epoch = models.BigIntegerField(default=epoch_new)
     purged_through = models.BigIntegerField(
         default=0, help_text="Tombstones with a version up to this one have been purged."
     )

@@ -41,7 +41,9 @@ def feed_cursor_check(feed: str, raw: str | None) -> tuple[Cursor, ChangeFeed]:
     if cursor.epoch != state.epoch:
         raise CursorExpired("Cursors were reset on the server; do a full sync without a cursor.")
     if cursor.version > state.version:
-        raise InvalidCursor("This cursor is ahead of the server; do a full sync.")
+        # The server's data is older than the cursor (a restore, a reinstall): what the phone
+        # holds cannot be trusted to match, exactly as after a reset.
+        raise CursorExpired("This cursor is ahead of the server; do a full sync without a cursor.")
     if state.purged_through > max(cursor.version, cursor.high_water):
         raise CursorExpired(
             "This cursor is older than the tombstone horizon; do a full sync without a cursor."

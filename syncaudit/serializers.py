@@ -1,5 +1,8 @@
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
+from calls.serializers import CallSerializer, CallUploadSerializer
+from contacts.serializers import ContactNameField, ContactPhoneField, ContactSerializer
 from syncaudit.models import Device, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
 
@@ -12,16 +15,118 @@ class FeedQuerySerializer(serializers.Serializer):
         return min(value, FEED_LIMIT_MAX)
 
 
-class FeedPageSerializer(serializers.Serializer):
-    changes = serializers.ListField(child=serializers.DictField())
-    cursor = serializers.CharField()
-    has_more = serializers.BooleanField()
-
-
 class SyncDeviceSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=128)
     platform = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     app_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+# --- documentation of the sync answers and pushes (the views validate by hand: a bad pushed
+# item is that item's error, not the request's) ----------------------------------------------
+
+
+class TombstoneSerializer(serializers.Serializer):
+    """A deleted contact in a feed."""
+
+    id = serializers.UUIDField()
+    deleted = serializers.ChoiceField(choices=[True], help_text="Always true.")
+    version = serializers.IntegerField()
+
+
+CURSOR_HELP = "Opaque and signed; send back exactly what the server gave."
+
+
+class ContactFeedPageSerializer(serializers.Serializer):
+    changes = PolymorphicProxySerializer(
+        component_name="ContactChange",
+        serializers=[ContactSerializer, TombstoneSerializer],
+        resource_type_field_name=None,
+        many=True,
+    )
+    cursor = serializers.CharField(help_text=CURSOR_HELP)
+    has_more = serializers.BooleanField()
+
+
+class CallFeedPageSerializer(serializers.Serializer):
+    changes = CallSerializer(many=True)
+    cursor = serializers.CharField(help_text=CURSOR_HELP)
+    has_more = serializers.BooleanField()
+
+
+class SyncNewContactSerializer(serializers.Serializer):
+    client_id = serializers.CharField(required=False, help_text="Echoed in the item's result.")
+    name = ContactNameField()
+    phone = ContactPhoneField()
+    created_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class SyncContactEditSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    base_version = serializers.IntegerField(min_value=0)
+    client_id = serializers.CharField(required=False)
+    name = ContactNameField(required=False)
+    phone = ContactPhoneField(required=False)
+
+
+class SyncContactDeleteSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    base_version = serializers.IntegerField(min_value=0)
+    client_id = serializers.CharField(required=False)
+    deleted = serializers.ChoiceField(choices=[True])
+
+
+class SyncSerializer(serializers.Serializer):
+    device = SyncDeviceSerializer()
+    cursor = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=4000, help_text=CURSOR_HELP
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, default=FEED_LIMIT_DEFAULT)
+    contacts = PolymorphicProxySerializer(
+        component_name="SyncContactItem",
+        serializers=[
+            SyncNewContactSerializer,
+            SyncContactEditSerializer,
+            SyncContactDeleteSerializer,
+        ],
+        resource_type_field_name=None,
+        many=True,
+        required=False,
+    )
+    calls = CallUploadSerializer(many=True, required=False)
+
+
+class SyncContactResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    result = serializers.ChoiceField(
+        choices=["created", "existing", "replaced", "updated", "deleted", "conflict", "error"]
+    )
+    id = serializers.CharField(required=False, help_text="The server id (absent for errors).")
+    client_id = serializers.JSONField(required=False, help_text="As the item sent it.")
+    contact = ContactSerializer(required=False)
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+class SyncContactsAnswerSerializer(serializers.Serializer):
+    results = SyncContactResultSerializer(many=True)
+    changes = PolymorphicProxySerializer(
+        component_name="ContactChange",
+        serializers=[ContactSerializer, TombstoneSerializer],
+        resource_type_field_name=None,
+        many=True,
+    )
+    cursor = serializers.CharField(help_text=CURSOR_HELP)
+    has_more = serializers.BooleanField()
+
+
+class SyncCallsAnswerSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = serializers.DictField(
+        child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+        help_text="Field errors of each skipped call, by its index.",
+    )
 
 
 class SyncRequestSerializer(serializers.Serializer):
@@ -35,8 +140,8 @@ class SyncRequestSerializer(serializers.Serializer):
 
 
 class SyncResponseSerializer(serializers.Serializer):
-    contacts = serializers.DictField()
-    calls = serializers.DictField()
+    contacts = SyncContactsAnswerSerializer()
+    calls = SyncCallsAnswerSerializer()
     audit_id = serializers.UUIDField()
 
 

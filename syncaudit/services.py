@@ -18,9 +18,10 @@ from contacts.models import Contact
 from contacts.permissions import contact_can_edit
 from contacts.selectors import contact_to_dict
 from crm.http.errors import error_code_for
+from crm.text import text_storable
 from crm.timestamps import timestamp_parse
 from ledger.activity import activity_record
-from ledger.models import ChangeFeed
+from ledger.models import ChangeFeed, epoch_new
 from ledger.versioning import CALLS, CONTACTS, FEEDS, feed_ensure, version_next
 from syncaudit.cursors import Cursor
 from syncaudit.errors import SyncErrorCode
@@ -121,6 +122,8 @@ def _push_contact(*, user, index: int, item) -> tuple[dict, Contact | None]:
             outcome = _push_change(user=user, item=item, contact=contact, base_version=base_version)
     except contact_services.VersionConflict as exc:
         return _result(index, item, "conflict", id=str(exc.current.pk)), exc.current
+    except contact_services.ContactGone as exc:  # deleted since this request read it
+        return _result(index, item, "conflict", id=str(exc.contact.pk)), exc.contact
     except contact_services.DuplicatePhone as exc:
         errors = {"phone": [str(exc.detail)], "contact": [str(exc.existing.pk)]}
         return _error(index, item, errors), None
@@ -210,11 +213,11 @@ def sync_run(
         user=user,
         started_at=timezone.now(),
         client_address=client_address,
-        cursor_before=(raw_cursor or "")[:2000],
+        cursor_before=text_storable((raw_cursor or "")[:2000]),  # kept even when it holds NUL
     )
     if request is not None:
-        record.device_ref = request.device_id[:128]
-        record.app_version = request.app_version[:32]
+        record.device_ref = text_storable(request.device_id[:128])
+        record.app_version = text_storable(request.app_version[:32])
         record.contacts_pushed = len(request.contacts)
         record.calls_pushed = len(request.calls)
     try:
@@ -245,19 +248,15 @@ def sync_run(
 
 @transaction.atomic
 def sync_reset_cursors(*, actor=None) -> int:
-    """Bump the epoch of every feed: every cursor issued so far is refused (410)."""
+    """Give every feed a new epoch: every cursor issued so far is refused (410). The epoch is
+    new, never the old one plus one: a backup restored twice would otherwise end at the same
+    epoch both times, and cursors issued in between would be taken as current."""
     for name in FEEDS:
         feed_ensure(name)
-    feeds = list(ChangeFeed.objects.select_for_update().order_by("name"))
-    for feed in feeds:
-        feed.epoch += 1
-        feed.save(update_fields=["epoch"])
-    activity_record(
-        actor=actor,
-        action="sync.cursors.reset",
-        changes={"epoch": feeds[0].epoch if feeds else None},
-    )
-    return feeds[0].epoch if feeds else 0
+    epoch = epoch_new()
+    ChangeFeed.objects.select_for_update().update(epoch=epoch)
+    activity_record(actor=actor, action="sync.cursors.reset", changes={"epoch": epoch})
+    return epoch
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsManagerOrAdmin
+from crm.http.clients import client_address
 from crm.http.errors import PayloadTooLarge
 from ledger.versioning import CALLS, CONTACTS
 from syncaudit import selectors, services
@@ -14,24 +15,30 @@ from syncaudit.errors import InvalidCursor
 from syncaudit.filters import SyncRecordFilter
 from syncaudit.models import SyncRecord
 from syncaudit.serializers import (
+    CURSOR_HELP,
+    CallFeedPageSerializer,
+    ContactFeedPageSerializer,
     DeviceSerializer,
-    FeedPageSerializer,
     FeedQuerySerializer,
     SyncRecordSerializer,
     SyncRequestSerializer,
     SyncResponseSerializer,
+    SyncSerializer,
 )
 
 _FEED_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from the previous answer."),
-    OpenApiParameter("limit", int, description="Default 500, max 5000."),
+    OpenApiParameter("cursor", {"type": "string", "maxLength": 4000}, description=CURSOR_HELP),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1},
+        description="Default 500; more than 5000 reads as 5000.",
+    ),
 ]
 
 
 class _FeedView(APIView):
     feed: str
 
-    @extend_schema(parameters=_FEED_PARAMS, responses={200: FeedPageSerializer})
     def get(self, request):
         query = FeedQuerySerializer(data=request.query_params)
         if not query.is_valid():
@@ -43,16 +50,18 @@ class _FeedView(APIView):
         return Response({"changes": page.changes, "cursor": page.cursor, "has_more": page.has_more})
 
 
+@extend_schema(parameters=_FEED_PARAMS, responses={200: ContactFeedPageSerializer})
 class ContactFeedView(_FeedView):
     feed = CONTACTS
 
 
+@extend_schema(parameters=_FEED_PARAMS, responses={200: CallFeedPageSerializer})
 class CallFeedView(_FeedView):
     feed = CALLS
 
 
 class SyncView(APIView):
-    @extend_schema(request=SyncRequestSerializer, responses={200: SyncResponseSerializer})
+    @extend_schema(request=SyncSerializer, responses={200: SyncResponseSerializer})
     def post(self, request):
         """Every call writes an audit row, including the ones refused before any work."""
         sync_request, error, data = None, None, {}
@@ -69,7 +78,7 @@ class SyncView(APIView):
             user=request.user,
             request=sync_request,
             raw_cursor=raw_cursor if isinstance(raw_cursor, str) else "",
-            client_address=request.META.get("REMOTE_ADDR") or None,
+            client_address=client_address(request),
             parse_error=error,
         )
         return Response(body)

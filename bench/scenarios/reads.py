@@ -8,23 +8,22 @@ next request when the previous answer is in).
   queryset, sql_with_params) run raw through psycopg by 8 threads: ≤ 2x.
 - Deep paging, sequential: keyset paging of /calls (``?cursor=``, DRF's CursorPagination), the
   first page against a page near the oldest end of the 5M calls: ≤ 2x apart. The deep cursor
-  is built as DRF encodes one, from the ``started_at`` of a call near the oldest end, so no
-  client walks 100,000 pages first. The OFFSET style (``?page=<last>``) against page 1 stays
-  as an informational row.
+  is built as the app encodes one (signed with the app's key), from the ``started_at`` of a
+  call near the oldest end, so no client walks 100,000 pages first. The OFFSET style
+  (``?page=<last>``) against page 1 stays as an informational row.
 
 Rounds interleave the endpoints; the throughput is the median over rounds, p50/p95 are over
 every request of every round.
 """
 
-import base64
 import math
 import random
 import threading
 import time
 from datetime import UTC
-from urllib.parse import urlencode
 
 import psycopg
+from django.core import signing
 
 from bench.app import django_json
 from bench.client import api_client, closed_loop, timed_get
@@ -129,10 +128,12 @@ KEYSET_REPS = 11
 KEYSET_FROM_END = 60  # the deep page starts after the 60th-oldest call: ~59 calls remain
 
 
-def drf_cursor(position: str) -> str:
-    """A cursor as DRF's CursorPagination.encode_cursor writes it for "continue after the row
-    whose first ordering field is ``position``" (offset 0, forwards): base64 of ``p=...``."""
-    return base64.b64encode(urlencode({"p": position}).encode("ascii")).decode("ascii")
+def keyset_cursor(position: str, secret_key: str) -> str:
+    """A cursor as the app's KeysetPagination writes it for "continue after the row whose first
+    ordering field is ``position``" (offset 0, forwards): DRF's tokens, signed with the app's
+    key (crm/http/pagination.py; the harness knows the key, it set it)."""
+    signer = signing.TimestampSigner(key=secret_key, salt="crm.keyset.v1", fallback_keys=[])
+    return signer.sign_object({"p": position}, compress=True)
 
 
 def keyset_paging(bench) -> tuple[list[float], list[float], int]:
@@ -144,7 +145,7 @@ def keyset_paging(bench) -> tuple[list[float], list[float], int]:
         "(SELECT started_at AS s FROM calls_calllog ORDER BY started_at OFFSET %s LIMIT 1) t",
         [KEYSET_FROM_END - 1],
     ).fetchone()
-    deep = {"limit": 50, "cursor": drf_cursor(str(started_at.astimezone(UTC)))}
+    deep = {"limit": 50, "cursor": keyset_cursor(str(started_at.astimezone(UTC)), bench.secret_key)}
     first = {"limit": 50, "cursor": ""}
     firsts, deeps = [], []
     with bench.api() as client:

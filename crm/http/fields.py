@@ -14,3 +14,15 @@ class TimestampField(serializers.DateTimeField):
             return timestamp_parse(value)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None
+
+
+class StrictCharField(serializers.CharField):
+    """Text, and only text: DRF's CharField turns a number into its digits (``"name": 42``
+    would become a contact called "42"); a client that sends a number has a bug to hear of."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

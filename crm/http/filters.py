@@ -3,6 +3,7 @@ from datetime import UTC
 
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -11,7 +12,10 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
     def filter(self, qs, value):
         if value is not None:
-            value = value.astimezone(UTC)
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:  # the year 1 at +14:00 is before the year 1 in UTC
+                raise ValidationError({self.field_name: ["This time is out of range."]}) from None
         return super().filter(qs, value)
 
 

@@ -5,12 +5,14 @@ import time
 from collections import OrderedDict
 
 from django.conf import settings
+from django.core import signing
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import Count, Window
 from django.utils.functional import cached_property
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagination
+from rest_framework.utils.urls import replace_query_param
 
 from crm.http.errors import ApiError
 
@@ -69,6 +71,9 @@ class _Estimates:
 
 
 estimates = _Estimates()
+
+# The largest OFFSET PostgreSQL takes (bigint).
+MAX_OFFSET = 2**63 - 1
 
 # Up to this many expected rows, the page and its total come from one query (a window count:
 # the rows are read anyway, e.g. to rank search matches); more, and a separate COUNT is cheaper
@@ -133,7 +138,13 @@ class EstimatingPaginator(Paginator):
             raise PageNotAnInteger("That page number is not an integer") from None
         if number < 1:
             raise EmptyPage("That page number is less than 1")
+        if (number - 1) * self.per_page > MAX_OFFSET:
+            # Past the end of any list, and an OFFSET PostgreSQL could not even hold.
+            raise EmptyPage("That page contains no results")
         return number
+
+    def validate_number(self, number):
+        return super().validate_number(self._number(number))
 
     def page(self, number):
         if "count" in self.__dict__:
@@ -171,6 +182,21 @@ class EstimatingPaginator(Paginator):
         return self._get_page(rows, number, self)
 
 
+def limit_of(request, *, param: str, default: int, maximum: int) -> int:
+    """``?limit=``: left out or empty is the default, more than the maximum is the maximum,
+    anything but a whole number from 1 is a 400 (DRF would quietly use the default)."""
+    raw = request.query_params.get(param)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValidationError({param: [f"A whole number from 1 (at most {maximum} are given)."]})
+    return min(value, maximum)
+
+
 class PageLimitPagination(PageNumberPagination):
     """The contract's ``?page=N&limit=M`` (limit default 50, max 1000)."""
 
@@ -179,6 +205,12 @@ class PageLimitPagination(PageNumberPagination):
     page_size_query_param = "limit"
     max_page_size = 1000
     django_paginator_class = EstimatingPaginator
+
+    def get_page_size(self, request):
+        return limit_of(
+            request, param=self.page_size_query_param, default=self.page_size,
+            maximum=self.max_page_size,
+        )  # fmt: skip
 
     def paginate_queryset(self, queryset, request, view=None):
         small = getattr(view, "list_is_small_by_nature", None)
@@ -215,13 +247,49 @@ class KeysetPagination(CursorPagination):
     max_page_size = 1000
     cursor_query_param = "cursor"
 
+    def get_page_size(self, request):
+        return limit_of(
+            request, param=self.page_size_query_param, default=self.page_size,
+            maximum=self.max_page_size,
+        )  # fmt: skip
+
+    # Cursors are signed: one a client made up (or mangled) is a clean 400, never a position
+    # fed to the database, nor quietly taken for "start".
+    _SALT = "crm.keyset.v1"
+
     def decode_cursor(self, request):
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
+        if encoded == "":
+            return Cursor(offset=0, reverse=False, position=None)  # the first page
         try:
-            return super().decode_cursor(request)
-        except NotFound:
+            tokens = signing.loads(encoded, salt=self._SALT)
+            offset, reverse, position = (
+                int(tokens.get("o", 0)),
+                tokens.get("r", False),
+                tokens.get("p"),
+            )
+            if not 0 <= offset <= self.offset_cutoff or not isinstance(reverse, bool):
+                raise ValueError(offset)
+            if position is not None and not isinstance(position, str):
+                raise ValueError(position)
+        except (signing.BadSignature, AttributeError, TypeError, ValueError):
             raise ApiError(
                 code="invalid_cursor", message="This cursor is not valid; start again."
             ) from None
+        return Cursor(offset=offset, reverse=reverse, position=position)
+
+    def encode_cursor(self, cursor):
+        tokens = {}
+        if cursor.offset:
+            tokens["o"] = cursor.offset
+        if cursor.reverse:
+            tokens["r"] = True
+        if cursor.position is not None:
+            tokens["p"] = cursor.position
+        encoded = signing.dumps(tokens, salt=self._SALT, compress=True)
+        return replace_query_param(self.base_url, self.cursor_query_param, encoded)
 
 
 class PageOrKeysetPagination(PageLimitPagination):

@@ -61,7 +61,7 @@ def test_staging_inserts_the_new_rows_and_returns_their_keys(admin_user):
 
     stage = Staging(ChangeFeed, ["name", "version"])
     sql = stage.insert_new_sql(computed={"epoch": "%s", "purged_through": "0"})
-    ChangeFeed.objects.create(name="taken", version=7)
+    ChangeFeed.objects.create(name="taken", version=7, epoch=1)
     stage.load([SimpleNamespace(name="taken", version=1), SimpleNamespace(name="new", version=2)])
     with connection.cursor() as cursor:
         cursor.execute(sql, [5])

@@ -127,3 +127,45 @@ def test_readyz_is_503_while_the_database_is_down_and_recovers(anon_client, sett
     finally:
         connection.settings_dict["PORT"] = real
     assert anon_client.get("/readyz").status_code == HTTPStatus.OK
+
+
+def test_unknown_api_urls_are_json_404s_with_debug_on_too(agent_client, settings):
+    settings.DEBUG = True  # the development default a mobile developer works against
+    for path in ("/api/v1/nope", "/api/v1/contacts/not-a-uuid/calls", "/api/v2/contacts"):
+        assert_error(agent_client.get(path), 404, "not_found")
+
+
+def test_the_landing_page_points_to_the_admin_the_docs_and_health(anon_client):
+    response = anon_client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for link in ('href="/admin/"', 'href="/api/v1/docs"', 'href="/readyz"'):
+        assert link in html
+
+
+def test_big_answers_are_gzipped_for_clients_that_accept_it(agent_client, agent):
+    from contacts.tests.factories import make_contact
+
+    for n in range(30):
+        make_contact(actor=agent, name=f"Person number {n}")
+    plain = agent_client.get("/api/v1/sync/contacts")
+    assert "Content-Encoding" not in plain
+    zipped = agent_client.get("/api/v1/sync/contacts", HTTP_ACCEPT_ENCODING="gzip")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert len(zipped.content) < len(plain.content) / 2
+    import gzip
+    import json
+
+    assert json.loads(gzip.decompress(zipped.content)) == plain.json()
+
+
+def test_small_answers_and_tokens_are_never_gzipped(anon_client, agent_client, agent):
+    assert "Content-Encoding" not in agent_client.get(
+        "/api/v1/auth/me", HTTP_ACCEPT_ENCODING="gzip"
+    )
+    agent.set_password("a-Long-and-unusual-7")
+    agent.save()
+    body = {"email": agent.email, "password": "a-Long-and-unusual-7"}
+    login = anon_client.post("/api/v1/auth/login", body, format="json", HTTP_ACCEPT_ENCODING="gzip")
+    assert login.status_code == 200
+    assert "Content-Encoding" not in login
