@@ -24,7 +24,8 @@ _listeners: list[NumberListener] = []
 
 
 def numbers_listen(listener: NumberListener) -> None:
-    if listener not in _listeners:
+    """Register ``listener``; one of each kind (an app's ready() may run twice in a process)."""
+    if all(type(known) is not type(listener) for known in _listeners):
         _listeners.append(listener)
 
 

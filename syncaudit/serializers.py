@@ -1,8 +1,9 @@
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from calls.serializers import CallSerializer, CallUploadSerializer
 from contacts.serializers import ContactNameField, ContactPhoneField, ContactSerializer
+from crm.http.schema import CURSOR_PATTERN
 from syncaudit.models import Device, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
 
@@ -33,16 +34,21 @@ class TombstoneSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-CURSOR_HELP = "Opaque and signed; send back exactly what the server gave."
-
-
-class ContactFeedPageSerializer(serializers.Serializer):
-    changes = PolymorphicProxySerializer(
+def _contact_changes() -> PolymorphicProxySerializer:
+    """A feed's changes: contacts and tombstones (a field instance belongs to one serializer)."""
+    return PolymorphicProxySerializer(
         component_name="ContactChange",
         serializers=[ContactSerializer, TombstoneSerializer],
         resource_type_field_name=None,
         many=True,
     )
+
+
+CURSOR_HELP = "Opaque and signed; send back exactly what the server gave."
+
+
+class ContactFeedPageSerializer(serializers.Serializer):
+    changes = _contact_changes()
     cursor = serializers.CharField(help_text=CURSOR_HELP)
     has_more = serializers.BooleanField()
 
@@ -75,11 +81,17 @@ class SyncContactDeleteSerializer(serializers.Serializer):
     deleted = serializers.ChoiceField(choices=[True])
 
 
+@extend_schema_field(
+    {"type": "string", "nullable": True, "maxLength": 4000, "pattern": CURSOR_PATTERN,
+     "description": CURSOR_HELP}
+)  # fmt: skip
+class _CursorField(serializers.CharField):
+    pass
+
+
 class SyncSerializer(serializers.Serializer):
     device = SyncDeviceSerializer()
-    cursor = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=4000, help_text=CURSOR_HELP
-    )
+    cursor = _CursorField(required=False, allow_blank=True, allow_null=True)
     limit = serializers.IntegerField(required=False, min_value=1, default=FEED_LIMIT_DEFAULT)
     contacts = PolymorphicProxySerializer(
         component_name="SyncContactItem",
@@ -110,12 +122,7 @@ class SyncContactResultSerializer(serializers.Serializer):
 
 class SyncContactsAnswerSerializer(serializers.Serializer):
     results = SyncContactResultSerializer(many=True)
-    changes = PolymorphicProxySerializer(
-        component_name="ContactChange",
-        serializers=[ContactSerializer, TombstoneSerializer],
-        resource_type_field_name=None,
-        many=True,
-    )
+    changes = _contact_changes()
     cursor = serializers.CharField(help_text=CURSOR_HELP)
     has_more = serializers.BooleanField()
 

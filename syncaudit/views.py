@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsManagerOrAdmin
 from crm.http.clients import client_address
 from crm.http.errors import PayloadTooLarge
+from crm.http.schema import CURSOR_PATTERN
 from ledger.versioning import CALLS, CONTACTS
 from syncaudit import selectors, services
 from syncaudit.errors import InvalidCursor
@@ -27,7 +28,11 @@ from syncaudit.serializers import (
 )
 
 _FEED_PARAMS = [
-    OpenApiParameter("cursor", {"type": "string", "maxLength": 4000}, description=CURSOR_HELP),
+    OpenApiParameter(
+        "cursor",
+        {"type": "string", "maxLength": 4000, "pattern": CURSOR_PATTERN},
+        description=CURSOR_HELP,
+    ),
     OpenApiParameter(
         "limit",
         {"type": "integer", "minimum": 1},

@@ -59,7 +59,12 @@ _CURSORED = {"/api/v1/sync", "/api/v1/sync/contacts", "/api/v1/sync/calls"}
 _METHODS = {"get", "post", "put", "patch", "delete"}
 # Rules of query parameters that the filter and pagination classes enforce but do not tell
 # drf-spectacular (the filter form's max_length, the page size's floor).
+# What a signed cursor is made of (django.core.signing: base64url, ":" between parts, a "."
+# before a compressed payload); anything else is refused as invalid_cursor.
+CURSOR_PATTERN = "^[A-Za-z0-9_:.-]*$"
+
 _QUERY_RULES = {
+    "cursor": {"pattern": CURSOR_PATTERN},
     "limit": {"minimum": 1},
     "page": {"minimum": 1},
     "search": {"maxLength": 100},

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         major, rest = divmod(connection.pg_version, 10000)
         where = f"{db.get('HOST') or 'local socket'}:{db.get('PORT') or 5432}/{db['NAME']}"
         if os.environ.get("DATABASE_URL", dev_database_url()) == dev_database_url():
-            origin = f"embedded, data in {DEV_DATA} (make db-reset empties it)"
+            origin = f"embedded; data in {DEV_DATA}; make db-reset empties it"
         else:
             origin = "the server DATABASE_URL names"
         base = f"http://{addrport}"
