@@ -1,10 +1,11 @@
 """gunicorn's settings for this app (gunicorn reads ./gunicorn.conf.py by itself).
 
-Request-line and header limits are raised to gunicorn's maximum: a long signed cursor or a big
-JWT must not meet gunicorn's own 414 / 431 answers, which are plain text outside the API's
-error shape (gunicorn cannot be made to answer JSON there). Bodies are Django's to refuse
-(413 in the error shape)."""
+gunicorn answers an oversized request line or header itself, in plain text outside the API's
+error shape (it cannot be made to answer JSON there), so its limits are raised well past what
+any client of this API sends: the request line to gunicorn's maximum, one header line to twice
+its default (a long JWT), the number of headers to twice its default. Bodies are Django's to
+refuse (413 in the error shape)."""
 
-limit_request_line = 8190  # gunicorn's maximum (its default is 4094)
-limit_request_field_size = 16380  # one header line (default 8190)
-limit_request_fields = 100  # number of headers (default 100)
+limit_request_line = 8190  # gunicorn's maximum (default 4094)
+limit_request_field_size = 16380  # bytes of one header line (default 8190; no maximum)
+limit_request_fields = 200  # number of headers (default 100)

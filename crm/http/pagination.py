@@ -270,8 +270,9 @@ class KeysetPagination(CursorPagination):
                 tokens.get("r", False),
                 tokens.get("p"),
             )
-            if not 0 <= offset <= self.offset_cutoff or not isinstance(reverse, bool):
+            if offset < 0 or not isinstance(reverse, bool):
                 raise ValueError(offset)
+            offset = min(offset, self.offset_cutoff)  # as DRF reads its own cursors
             if position is not None and not isinstance(position, str):
                 raise ValueError(position)
         except (signing.BadSignature, AttributeError, TypeError, ValueError):

@@ -14,21 +14,48 @@ from crm.text import text_is_storable
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def _has_lone_surrogate(value) -> bool:
-    if isinstance(value, str):
-        return not text_is_storable(value.replace("\x00", ""))
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
+# Deeper than any body of this API (a sync push is four levels), far below what Python's own
+# recursion (json.dumps in a serializer's JSONField, say) could not follow.
+MAX_DEPTH = 64
+
+
+def _check(data, *, strings: bool) -> None:
+    """Walk the parsed body without recursion: refuse nesting deeper than MAX_DEPTH and, when
+    ``strings``, lone surrogates in any key or value (a call batch is thousands of items: only
+    containers go on the stack)."""
+    stack = [(data, 1)]
+    push = stack.append
+    while stack:
+        container, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ParseError("JSON parse error - nested too deeply.")
+        if type(container) is dict:
+            if strings and any(_lone_surrogate(key) for key in container):
+                raise ParseError(_SURROGATE_MESSAGE)
+            values = container.values()
+        else:
+            values = container
+        deeper = depth + 1
+        for value in values:
+            kind = type(value)  # json.loads makes exactly dict, list, str, int, float, bool, None
+            if kind is dict or kind is list:
+                push((value, deeper))
+            elif strings and kind is str and _lone_surrogate(value):
+                raise ParseError(_SURROGATE_MESSAGE)
+
+
+def _lone_surrogate(text: str) -> bool:
+    return not text_is_storable(text.replace("\x00", ""))
+
+
+_SURROGATE_MESSAGE = "JSON parse error - a string holds a lone UTF-16 surrogate."
 
 
 class JSONParser(DRFJSONParser):
     """DRF's JSON parser, with two more kinds of malformed body refused as 400s:
 
-    - nesting deeper than Python's parser can follow (``[[[…]]]`` a thousand deep), which
-      would be a RecursionError;
+    - nesting deeper than MAX_DEPTH (``[[[…]]]`` a thousand deep would be a RecursionError
+      in the parser, a few hundred in whatever walks the data next);
     - a lone surrogate (``"\\ud800"``): legal JSON syntax but no character, which no UTF-8
       text column can store. Only bodies that spell such an escape are searched for one
       (a surrogate pair, an emoji, is one character and passes)."""
@@ -43,6 +70,6 @@ class JSONParser(DRFJSONParser):
             raise ParseError("JSON parse error - nested too deeply.") from None
         except ValueError as exc:  # includes UnicodeDecodeError
             raise ParseError(f"JSON parse error - {exc}") from None
-        if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(data):
-            raise ParseError("JSON parse error - a string holds a lone UTF-16 surrogate.")
+        if isinstance(data, dict | list):
+            _check(data, strings=_SURROGATE_ESCAPE.search(raw) is not None)
         return data

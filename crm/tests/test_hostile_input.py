@@ -116,3 +116,22 @@ def test_a_sync_edit_of_a_contact_deleted_meanwhile_is_a_conflict(agent_client, 
     )
     assert answer.status_code == 200
     assert answer.json()["contacts"]["results"][0]["result"] == "conflict"
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/api/v1/calls", "since"), ("/api/v1/calls", "until"), ("/api/v1/contacts", "updated_since")],
+)
+def test_a_filter_time_without_a_timezone_is_400_as_everywhere_else(agent_client, path, name):
+    error = assert_error(agent_client.get(path, {name: "2026-01-15T00:00:00"}), 400)
+    assert "timezone" in error["details"][name][0]
+    assert agent_client.get(path, {name: "2026-01-15T00:00:00Z"}).status_code == 200
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "x", "1.5", "null"])
+def test_a_limit_that_is_not_a_whole_number_from_1_is_400(agent_client, limit):
+    for path in ("/api/v1/contacts", "/api/v1/calls"):
+        error = assert_error(agent_client.get(path, {"limit": limit}), 400, "validation_error")
+        assert "limit" in error["details"]
+    assert agent_client.get("/api/v1/calls", {"limit": "", "cursor": ""}).status_code == 200
+    assert agent_client.get("/api/v1/contacts", {"limit": "5000"}).status_code == 200  # capped

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -47,7 +47,9 @@ def test_the_future_starts_after_the_clock_skew_tolerance(settings):
 
 
 def test_iso_utc_writes_what_timestamp_parse_reads():
-    value = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC).astimezone()
+    value = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC).astimezone(
+        timezone(timedelta(hours=9))
+    )
     assert iso_utc(value) == "2024-05-01T12:00:00.123456Z"
     assert timestamp_parse(iso_utc(value)) == value
     assert iso_utc(None) is None
