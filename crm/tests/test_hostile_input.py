@@ -135,3 +135,17 @@ def test_a_limit_that_is_not_a_whole_number_from_1_is_400(agent_client, limit):
         assert "limit" in error["details"]
     assert agent_client.get("/api/v1/calls", {"limit": "", "cursor": ""}).status_code == 200
     assert agent_client.get("/api/v1/contacts", {"limit": "5000"}).status_code == 200  # capped
+
+
+@pytest.mark.parametrize("depth", [65, 500, 850])
+def test_deep_bodies_are_400_with_an_emoji_escape_too_and_sync_audits_them(agent_client, depth):
+    # An escape anywhere makes the parser look at every string as well: no recursion there.
+    body = "[" * depth + '"\\ud83d\\ude00"' + "]" * depth
+    for path in ("/api/v1/calls", "/api/v1/sync"):
+        assert_error(post_raw(agent_client, path, body), 400, "parse_error")
+    assert SyncRecord.objects.count() == 1
+
+
+def test_bodies_as_deep_as_the_api_needs_are_fine(agent_client):
+    nested = {"device": {"id": "pixel"}, "contacts": [{"name": "A", "phone": "+12022345678"}]}
+    assert agent_client.post("/api/v1/sync", nested, format="json").status_code == 200
