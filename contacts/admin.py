@@ -4,6 +4,8 @@ Every write goes through contacts.services, like the API's: adding runs the olde
 editing takes a new version and relinks calls, deleting leaves a tombstone for the phones' sync.
 """
 
+from types import SimpleNamespace
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -20,9 +22,11 @@ from contacts.errors import ContactGone, ContactInvalid, DuplicatePhone, Version
 from contacts.models import Contact
 from contacts.resources import ContactResource, template_csv
 from contacts.services import (
+    DETAILS,
     ContactInput,
     Result,
     contact_clean_created_at,
+    contact_clean_details,
     contact_clean_name,
     contact_create,
     contact_delete,
@@ -78,7 +82,7 @@ class ContactAdminForm(forms.ModelForm):
 
     class Meta:
         model = Contact
-        fields = ("name", "phone", "created_at", "created_by")
+        fields = ("name", "phone", *DETAILS, "created_at", "created_by")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,6 +97,15 @@ class ContactAdminForm(forms.ModelForm):
             self.fields["created_by"].help_text = "Leave empty for yourself."
         if self.instance.pk is not None:
             self.fields["base_version"].initial = self.instance.version
+
+    def clean(self):
+        data = super().clean()
+        given = {name: data[name] for name in DETAILS if data.get(name) is not None}
+        errors: dict[str, list[str]] = {}
+        data.update(contact_clean_details(SimpleNamespace(**given), errors))
+        for name, problems in errors.items():
+            self.add_error(name, problems)
+        return data
 
     def clean_name(self):
         try:
@@ -143,6 +156,7 @@ class ContactAdmin(ImportExportModelAdmin):
     list_display = (
         "name",
         "phone_normalized",
+        "company",
         "creator",
         "created_at",
         "updated_at",
@@ -151,8 +165,10 @@ class ContactAdmin(ImportExportModelAdmin):
     )
     list_select_related = ("created_by",)
     list_filter = (DeletedFilter, "created_by", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("name", "phone", "phone_normalized")
-    search_help_text = "Name, or a phone number in any format (its digits are matched)."
+    search_fields = ("name", "phone", "phone_normalized", "email", "company")
+    search_help_text = (
+        "Name, email or company, or a phone number in any format (its digits are matched)."
+    )
     autocomplete_fields = ("created_by",)
     list_per_page = 100
 
@@ -181,9 +197,10 @@ class ContactAdmin(ImportExportModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return ((None, {"fields": ("name", "phone", "created_at", "created_by")}),)
+            return ((None, {"fields": ("name", "phone", *DETAILS, "created_at", "created_by")}),)
         return (
             (None, {"fields": ("name", "phone", "phone_normalized", "base_version")}),
+            ("Details", {"fields": DETAILS}),
             (
                 "Record",
                 {"fields": ("created_by", "created_at", "updated_at", "version", "deleted_at")},
@@ -284,6 +301,7 @@ class ContactAdmin(ImportExportModelAdmin):
                 name=data["name"],
                 phone=data["phone"],
                 base_version=data.get("base_version"),
+                **{name: data.get(name, "") for name in DETAILS},
             )
         else:
             outcome = contact_create(
@@ -293,6 +311,7 @@ class ContactAdmin(ImportExportModelAdmin):
                     phone=data["phone"],
                     created_at=data.get("created_at"),
                     created_by=data.get("created_by") or request.user,
+                    **{name: data.get(name, "") for name in DETAILS},
                 ),
             )
         _adopt(obj, outcome.contact)

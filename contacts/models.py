@@ -25,6 +25,12 @@ class Contact(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.BigIntegerField(default=0, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The richer contact (empty when not known). Database defaults too: bulk writers (COPY)
+    # that name only some columns leave these empty, not NULL.
+    email = models.CharField(max_length=254, blank=True, default="", db_default="")
+    company = models.CharField(max_length=200, blank=True, default="", db_default="")
+    title = models.CharField(max_length=200, blank=True, default="", db_default="")
+    notes = models.TextField(blank=True, default="", db_default="")
 
     objects = models.Manager()
     live = LiveContactManager()

@@ -26,6 +26,7 @@ from accounts.models import User
 from contacts.errors import ContactBatchInvalid
 from contacts.models import Contact
 from contacts.services import (
+    DETAILS,
     ContactInput,
     ContactOutcome,
     contacts_import_record,
@@ -38,12 +39,19 @@ from crm.timestamps import iso_utc, timestamp_parse
 
 # The columns of an import file, in template order. Extra columns (an export's id,
 # phone_normalized, version) are ignored, so an export can be edited and imported again.
-IMPORT_COLUMNS = ("name", "phone", "created_at", "created_by_email")
+# The details columns (email, company, title, notes) are optional: files without them import.
+IMPORT_COLUMNS = ("name", "phone", *DETAILS, "created_at", "created_by_email")
 REQUIRED_COLUMNS = ("name", "phone")
-EXPORT_COLUMNS = ("id", "name", "phone", "phone_normalized", "created_at", "created_by_email")
+EXPORT_COLUMNS = (
+    "id", "name", "phone", "phone_normalized", *DETAILS, "created_at", "created_by_email",
+)  # fmt: skip
 TEMPLATE_EXAMPLE = {
     "name": "Ada Lovelace",
     "phone": "+1 202 200 0143",
+    "email": "ada@example.com",
+    "company": "Analytical Engines Ltd",
+    "title": "",
+    "notes": "",
     "created_at": "2024-05-01T09:30:00Z",
     "created_by_email": "",
 }
@@ -178,6 +186,7 @@ class ContactRowReader:
                     phone=_text(record.get("phone")),
                     created_at=created_at,
                     created_by=created_by,
+                    **{name: _text(record[name]) for name in DETAILS if name in record},
                 )
             )
             if row_errors:

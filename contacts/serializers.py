@@ -2,7 +2,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.selectors import contact_to_dict
-from contacts.services import NAME_MAX_LENGTH
+from contacts.services import (
+    EMAIL_MAX_LENGTH,
+    LINE_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    NOTES_MAX_LENGTH,
+)
 from crm.http.fields import StrictCharField, TimestampField
 from crm.phones import MAX_RAW_LENGTH
 
@@ -14,6 +19,10 @@ class ContactSerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
     phone = serializers.CharField(read_only=True)
     phone_normalized = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True, help_text="Lower-case; empty when not known.")
+    company = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    notes = serializers.CharField(read_only=True)
     created_by = serializers.UUIDField(read_only=True)
     created_by_name = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -63,13 +72,28 @@ class ContactPhoneField(StrictCharField):
         super().__init__(max_length=10_000, **kwargs)
 
 
-class ContactCreateSerializer(serializers.Serializer):
+class ContactDetailsSerializer(serializers.Serializer):
+    """The optional text fields of a contact, as input: empty clears one, leaving it out keeps
+    it. The service checks them (every path says the same); the schema states the rules."""
+
+    email = StrictCharField(
+        required=False, allow_blank=True, max_length=EMAIL_MAX_LENGTH,
+        help_text="A valid address (stored lower-case), or empty.",
+    )  # fmt: skip
+    company = StrictCharField(required=False, allow_blank=True, max_length=LINE_MAX_LENGTH)
+    title = StrictCharField(required=False, allow_blank=True, max_length=LINE_MAX_LENGTH)
+    notes = StrictCharField(
+        required=False, allow_blank=True, max_length=NOTES_MAX_LENGTH, trim_whitespace=False
+    )
+
+
+class ContactCreateSerializer(ContactDetailsSerializer):
     name = ContactNameField()
     phone = ContactPhoneField()
     created_at = TimestampField(required=False, allow_null=True)
 
 
-class ContactUpdateSerializer(serializers.Serializer):
+class ContactUpdateSerializer(ContactDetailsSerializer):
     name = ContactNameField()
     phone = ContactPhoneField()
     base_version = serializers.IntegerField(

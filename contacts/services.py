@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -31,6 +33,7 @@ from ledger.numbers import number_moved, numbers_live
 from ledger.versioning import CONTACTS, version_next
 
 NAME_MAX_LENGTH = 200
+EMAIL_MAX_LENGTH = 254
 
 
 class Result:
@@ -49,6 +52,14 @@ class ContactInput:
     created_at: datetime | None = None
     created_by: object | None = None  # a User; defaults to the actor
     client_id: str | None = None
+    email: str | None = None
+    company: str | None = None
+    title: str | None = None
+    notes: str | None = None
+
+
+# The contact's descriptive fields beyond name and number: optional text, "" when not known.
+DETAILS = ("email", "company", "title", "notes")
 
 
 @dataclass(slots=True)
@@ -67,6 +78,10 @@ class ContactRecord:
     updated_at: datetime
     version: int
     deleted_at: datetime | None
+    email: str
+    company: str
+    title: str
+    notes: str
 
     def __str__(self) -> str:  # Contact.__str__ without the instance
         return f"{self.name} ({self.phone_normalized})"
@@ -86,6 +101,10 @@ class _Clean:
     phone_normalized: str
     created_at: datetime
     created_by: object  # a User
+    email: str = ""
+    company: str = ""
+    title: str = ""
+    notes: str = ""
 
 
 class ContactOutcome:
@@ -171,6 +190,60 @@ def contact_clean_name(name) -> str:
     return name
 
 
+LINE_MAX_LENGTH = 200  # company, title
+NOTES_MAX_LENGTH = 10_000
+# Notes are prose: line breaks and tabs are welcome, other control characters are not.
+_NOTE_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _text(value, *, max_length: int, multiline: bool = False) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Must be a string.")
+    value = value.strip()
+    bad = _NOTE_CONTROL_CHARS if multiline else _CONTROL_CHARS
+    if bad.search(value) or not text_is_storable(value):
+        raise ValueError("Contains control characters.")
+    if not multiline:
+        value = " ".join(value.split())
+    if len(value) > max_length:
+        raise ValueError(f"At most {max_length} characters.")
+    return value
+
+
+def contact_clean_email(value) -> str:
+    """An address or nothing; stored lower-case (addresses are compared without case)."""
+    value = _text(value, max_length=EMAIL_MAX_LENGTH).lower()
+    if value:
+        try:
+            validate_email(value)
+        except DjangoValidationError:
+            raise ValueError("Enter a valid email address.") from None
+    return value
+
+
+_DETAIL_CLEANERS = {
+    "email": contact_clean_email,
+    "company": lambda value: _text(value, max_length=LINE_MAX_LENGTH),
+    "title": lambda value: _text(value, max_length=LINE_MAX_LENGTH),
+    "notes": lambda value: _text(value, max_length=NOTES_MAX_LENGTH, multiline=True),
+}
+
+
+def contact_clean_details(source, errors: dict[str, list[str]]) -> dict[str, str]:
+    """The details ``source`` names (attributes left None are not named), cleaned; problems
+    go into ``errors`` by field."""
+    clean = {}
+    for name in DETAILS:
+        value = getattr(source, name, None)
+        if value is None:
+            continue
+        try:
+            clean[name] = _DETAIL_CLEANERS[name](value)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    return clean
+
+
 def contact_clean_created_at(value: datetime | None, *, now: datetime) -> datetime:
     if value is None:
         return now
@@ -196,6 +269,7 @@ def _validate(
         clean["created_at"] = contact_clean_created_at(item.created_at, now=now)
     except ValueError as exc:
         errors["created_at"] = [str(exc)]
+    clean.update(contact_clean_details(item, errors))
     return clean, errors
 
 
@@ -267,8 +341,16 @@ def contacts_upsert(
         for record in (ContactRecord(*values) for values in lookup.values_list(*_COLUMNS))
     }
 
-    def record_of(clean: _Clean, contact_id: uuid.UUID, phone: str) -> ContactRecord:
-        """The row an incoming record becomes, under ``contact_id`` (new or replaced)."""
+    def record_of(
+        clean: _Clean, contact_id: uuid.UUID, phone: str, kept: ContactRecord | None = None
+    ) -> ContactRecord:
+        """The row an incoming record becomes, under ``contact_id``: new, or replacing ``kept``
+        (whose details stay where the incoming record has none: the older record wins, but
+        nothing anybody typed is thrown away)."""
+        details = {
+            name: getattr(clean, name) or (getattr(kept, name) if kept is not None else "")
+            for name in DETAILS
+        }
         return ContactRecord(
             id=contact_id,
             name=clean.name,
@@ -280,6 +362,7 @@ def contacts_upsert(
             updated_at=now,
             version=version,
             deleted_at=None,
+            **details,
         )
 
     saved = not dry_run
@@ -291,13 +374,18 @@ def contacts_upsert(
             record = record_of(clean, uuid.uuid4(), clean.phone)
             held, changes = _Held(record, created_by=clean.created_by, saved=saved), {}
         elif decision == Decision.REPLACED:
+            # The number as entered stays the book's; the row exists either way.
+            record = record_of(clean, current.id, current.phone, kept=current)
             changes = {
                 "name": [current.name, clean.name],
                 "created_by": [str(current.created_by_id), str(clean.created_by.pk)],
                 "created_at": [current.created_at.isoformat(), clean.created_at.isoformat()],
+                **{
+                    name: [getattr(current, name), getattr(record, name)]
+                    for name in DETAILS
+                    if getattr(current, name) != getattr(record, name)
+                },
             }
-            # The number as entered stays the book's; the row exists either way.
-            record = record_of(clean, current.id, current.phone)
             held = _Held(record, created_by=clean.created_by, saved=True)
         else:
             held, changes = _Held(current, saved=True), {}
@@ -329,7 +417,9 @@ def contacts_numbers_of(
     }
 
 
-_REPLACED_FIELDS = ["name", "name_search", "created_by", "created_at", "updated_at", "version"]
+_REPLACED_FIELDS = [
+    "name", "name_search", "created_by", "created_at", "updated_at", "version", *DETAILS,
+]  # fmt: skip
 
 
 def _contacts_write(*, actor, outcomes: Iterable[tuple[str, _Held, dict]]) -> None:
@@ -403,11 +493,20 @@ def contact_update(
     name: str | None = None,
     phone: str | None = None,
     base_version: int | None = None,
+    email: str | None = None,
+    company: str | None = None,
+    title: str | None = None,
+    notes: str | None = None,
 ) -> ContactOutcome:
-    """Edit name and/or phone. A stale ``base_version`` is a conflict unless the edit is already
-    what the server holds (a retried request), which answers the current state unchanged."""
+    """Edit the fields named (None: not named). A stale ``base_version`` is a conflict unless
+    the edit is already what the server holds (a retried request), which answers the current
+    state unchanged."""
     errors: dict[str, list[str]] = {}
     new: dict = {}
+    details = ContactInput(
+        name="", phone="", email=email, company=company, title=title, notes=notes
+    )
+    new.update(contact_clean_details(details, errors))
     if name is not None:
         try:
             new["name"] = contact_clean_name(name)

@@ -2,7 +2,12 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from calls.serializers import CallSerializer, CallUploadSerializer
-from contacts.serializers import ContactNameField, ContactPhoneField, ContactSerializer
+from contacts.serializers import (
+    ContactDetailsSerializer,
+    ContactNameField,
+    ContactPhoneField,
+    ContactSerializer,
+)
 from crm.http.schema import CURSOR_PATTERN
 from syncaudit.models import Device, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
@@ -59,14 +64,14 @@ class CallFeedPageSerializer(serializers.Serializer):
     has_more = serializers.BooleanField()
 
 
-class SyncNewContactSerializer(serializers.Serializer):
+class SyncNewContactSerializer(ContactDetailsSerializer):
     client_id = serializers.CharField(required=False, help_text="Echoed in the item's result.")
     name = ContactNameField()
     phone = ContactPhoneField()
     created_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class SyncContactEditSerializer(serializers.Serializer):
+class SyncContactEditSerializer(ContactDetailsSerializer):
     id = serializers.UUIDField()
     base_version = serializers.IntegerField(min_value=0)
     client_id = serializers.CharField(required=False)

@@ -77,7 +77,10 @@ def _push_new_contact(*, user, item: dict):
     return contact_services.contact_create(
         actor=user,
         item=contact_services.ContactInput(
-            name=item.get("name"), phone=item.get("phone"), created_at=created_at
+            name=item.get("name"),
+            phone=item.get("phone"),
+            created_at=created_at,
+            **{name: item.get(name) for name in contact_services.DETAILS},
         ),
     )
 
@@ -95,6 +98,7 @@ def _push_change(*, user, item: dict, contact: Contact, base_version: int):
         name=item.get("name"),
         phone=item.get("phone"),
         base_version=base_version,
+        **{name: item.get(name) for name in contact_services.DETAILS},
     )
 
 

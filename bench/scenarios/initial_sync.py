@@ -12,8 +12,8 @@ from crm.timestamps import iso_utc
 
 PAGE = 5000
 FLOOR_SQL = """
-SELECT c.id, c.name, c.phone, c.phone_normalized, c.created_by_id, u.name,
-       c.created_at, c.updated_at, c.version
+SELECT c.id, c.name, c.phone, c.phone_normalized, c.email, c.company, c.title, c.notes,
+       c.created_by_id, u.name, c.created_at, c.updated_at, c.version
   FROM contacts_contact c JOIN accounts_user u ON u.id = c.created_by_id
  WHERE c.deleted_at IS NULL AND (c.version, c.id) > (%s, %s)
  ORDER BY c.version, c.id
@@ -52,11 +52,15 @@ def floor_sync(conn, limit: int = PAGE) -> tuple[float, int]:
                 "name": r[1],
                 "phone": r[2],
                 "phone_normalized": r[3],
-                "created_by": str(r[4]),
-                "created_by_name": r[5],
-                "created_at": iso_utc(r[6]),
-                "updated_at": iso_utc(r[7]),
-                "version": r[8],
+                "email": r[4],
+                "company": r[5],
+                "title": r[6],
+                "notes": r[7],
+                "created_by": str(r[8]),
+                "created_by_name": r[9],
+                "created_at": iso_utc(r[10]),
+                "updated_at": iso_utc(r[11]),
+                "version": r[12],
             }
             for r in page
         ]
@@ -64,7 +68,7 @@ def floor_sync(conn, limit: int = PAGE) -> tuple[float, int]:
         count += len(page)
         if len(rows) <= limit:
             return time.perf_counter() - started, count
-        position = (page[-1][8], page[-1][0])
+        position = (page[-1][12], page[-1][0])
 
 
 def run(bench) -> None:

@@ -381,7 +381,9 @@ def test_it_offers_an_import_template(site):
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["name", "phone", "created_at", "created_by_email"]
+    assert rows[0] == [
+        "name", "phone", "email", "company", "title", "notes", "created_at", "created_by_email",
+    ]  # fmt: skip
     assert len(rows) == 2
 
 

@@ -1,0 +1,172 @@
+"""The richer contact: email, company, title and notes, on every path that writes a contact."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from contacts.models import Contact
+from contacts.services import ContactInput, contact_create, contact_update, contacts_upsert
+from crm.tests.helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+CONTACTS = "/api/v1/contacts"
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+FULL = {
+    "name": "Ada Lovelace",
+    "phone": "+12022345678",
+    "email": "  Ada@Example.COM ",
+    "company": "Analytical  Engines Ltd",
+    "title": "Countess",
+    "notes": "Met at the exhibition.\n\tLikes punch cards.",
+}
+
+
+def test_it_creates_a_contact_with_its_details(agent_client):
+    body = agent_client.post(CONTACTS, FULL, format="json").json()
+    assert (body["email"], body["company"], body["title"]) == (
+        "ada@example.com",  # stored lower-case
+        "Analytical Engines Ltd",  # one line: runs of spaces are one
+        "Countess",
+    )
+    assert body["notes"] == "Met at the exhibition.\n\tLikes punch cards."  # prose keeps its lines
+    assert agent_client.get(f"{CONTACTS}/{body['id']}").json()["email"] == "ada@example.com"
+
+
+def test_details_are_optional_and_empty_when_unknown(agent_client):
+    body = agent_client.post(CONTACTS, {"name": "Bob", "phone": "+12022345679"}).json()
+    assert (body["email"], body["company"], body["title"], body["notes"]) == ("", "", "", "")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "not-an-address"),
+        ("email", "a@b"),
+        ("email", 42),
+        ("company", "x" * 201),
+        ("company", "bell\x07"),
+        ("title", "line\nbreak"),
+        ("notes", "x" * 10_001),
+        ("notes", "nul\x00"),
+    ],
+)
+def test_bad_details_are_field_errors_and_nothing_is_stored(agent_client, field, value):
+    body = {"name": "Bad", "phone": "+12022345678", field: value}
+    error = assert_error(agent_client.post(CONTACTS, body, format="json"), 400, "validation_error")
+    assert field in error["details"]
+    assert not Contact.objects.exists()
+
+
+def test_an_edit_changes_only_the_details_it_names(agent_client):
+    created = agent_client.post(CONTACTS, FULL, format="json").json()
+    url = f"{CONTACTS}/{created['id']}"
+    patched = agent_client.patch(url, {"title": "", "company": "Babbage & Co"}, format="json")
+    assert patched.status_code == 200
+    body = patched.json()
+    assert (body["title"], body["company"], body["email"]) == (
+        "",
+        "Babbage & Co",
+        "ada@example.com",
+    )
+    put = agent_client.put(url, {"name": "Ada L.", "phone": "+12022345678"}, format="json").json()
+    assert put["notes"] == FULL["notes"]  # not named, kept
+    assert put["version"] > created["version"]
+
+
+def test_an_older_record_replaces_the_name_but_keeps_details_it_lacks(agent):
+    contact_create(
+        actor=agent,
+        item=ContactInput(
+            name="Newer", phone="+12022345678", created_at=T0 + timedelta(days=1),
+            email="new@example.com", company="Newco",
+        ),
+    )  # fmt: skip
+    [outcome] = contacts_upsert(
+        actor=agent,
+        items=[ContactInput(name="Older", phone="+12022345678", created_at=T0, company="Oldco")],
+    )
+    assert outcome.result == "replaced"
+    contact = Contact.objects.get()
+    assert (contact.name, contact.company, contact.email) == ("Older", "Oldco", "new@example.com")
+    assert outcome.changes["company"] == ["Newco", "Oldco"]
+    assert "email" not in outcome.changes
+
+
+def test_sync_pushes_and_the_feed_carry_the_details(agent_client, agent):
+    device = {"id": "pixel"}
+    new = {**FULL, "client_id": "local-1"}
+    answer = agent_client.post("/api/v1/sync", {"device": device, "contacts": [new]}, format="json")
+    result = answer.json()["contacts"]["results"][0]
+    assert result["result"] == "created"
+    assert result["contact"]["company"] == "Analytical Engines Ltd"
+    edit = {"id": result["id"], "base_version": result["contact"]["version"], "email": "x@y.org"}
+    answer = agent_client.post(
+        "/api/v1/sync", {"device": device, "contacts": [edit]}, format="json"
+    )
+    assert answer.json()["contacts"]["results"][0]["result"] == "updated"
+    [row] = agent_client.get("/api/v1/sync/contacts").json()["changes"]
+    assert (row["email"], row["title"], row["notes"]) == ("x@y.org", "Countess", FULL["notes"])
+    bad = {"id": result["id"], "base_version": row["version"], "email": "nope"}
+    answer = agent_client.post("/api/v1/sync", {"device": device, "contacts": [bad]}, format="json")
+    item = answer.json()["contacts"]["results"][0]
+    assert (item["result"], list(item["errors"])) == ("error", ["email"])
+
+
+def test_the_service_refuses_what_the_api_refuses(agent):
+    contact = contact_create(actor=agent, item=ContactInput(name="A", phone="+12022345678")).contact
+    from contacts.errors import ContactInvalid
+
+    with pytest.raises(ContactInvalid) as refused:
+        contact_update(actor=agent, contact=contact, email="@", notes="\x1b[31m")
+    assert set(refused.value.errors) == {"email", "notes"}
+
+
+def test_files_with_and_without_the_detail_columns_import(tmp_path, admin_user):
+    from django.core.management import call_command
+
+    old = tmp_path / "old.csv"
+    old.write_text("name,phone\nOld Style,+12022345601\n")
+    new = tmp_path / "new.csv"
+    new.write_text(
+        "name,phone,email,company,title,notes\n"
+        'New Style,+12022345602,NEW@example.com,Acme,CTO,"two\nlines"\n'
+    )
+    for path in (old, new):
+        call_command("import_contacts", str(path), "--as", admin_user.email, verbosity=0)
+    old_row = Contact.objects.get(name="Old Style")
+    new_row = Contact.objects.get(name="New Style")
+    assert (old_row.email, old_row.company) == ("", "")
+    assert (new_row.email, new_row.company, new_row.title) == ("new@example.com", "Acme", "CTO")
+    assert new_row.notes == "two\nlines"
+
+
+def test_a_bad_detail_in_a_file_names_its_row_and_imports_nothing(tmp_path, admin_user):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "bad.csv"
+    path.write_text("name,phone,email\nFine,+12022345601,\nBad,+12022345602,not-an-email\n")
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 of 2 rows are invalid"):
+        call_command("import_contacts", str(path), "--as", admin_user.email, stdout=out, stderr=err)
+    assert "row 2 (line 3): email: Enter a valid email address." in out.getvalue() + err.getvalue()
+    assert not Contact.objects.exists()
+
+
+def test_the_admin_form_edits_details_through_the_service(client, admin_user):
+    client.force_login(admin_user)
+    contact = contact_create(actor=admin_user, item=ContactInput(name="A", phone="+12022345678"))
+    url = f"/admin/contacts/contact/{contact.contact.pk}/change/"
+    form = {
+        "name": "A", "phone": "+12022345678", "email": "A@B.example", "company": "Co",
+        "title": "", "notes": "", "base_version": contact.contact.version,
+    }  # fmt: skip
+    assert client.post(url, form).status_code == 302
+    saved = Contact.objects.get()
+    assert (saved.email, saved.company) == ("a@b.example", "Co")
+    form["email"] = "nope"
+    response = client.post(url, form)
+    assert response.status_code == 200
+    assert "email" in response.context["adminform"].form.errors
