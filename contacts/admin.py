@@ -28,6 +28,7 @@ from contacts.services import (
     contact_clean_created_at,
     contact_clean_details,
     contact_clean_name,
+    contact_clean_tags,
     contact_create,
     contact_delete,
     contact_update,
@@ -82,7 +83,7 @@ class ContactAdminForm(forms.ModelForm):
 
     class Meta:
         model = Contact
-        fields = ("name", "phone", *DETAILS, "created_at", "created_by")
+        fields = ("name", "phone", *DETAILS, "tags", "created_at", "created_by")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,6 +104,11 @@ class ContactAdminForm(forms.ModelForm):
         given = {name: data[name] for name in DETAILS if data.get(name) is not None}
         errors: dict[str, list[str]] = {}
         data.update(contact_clean_details(SimpleNamespace(**given), errors))
+        if data.get("tags") is not None:
+            try:
+                data["tags"] = contact_clean_tags(data["tags"])
+            except ValueError as exc:
+                errors["tags"] = [str(exc)]
         for name, problems in errors.items():
             self.add_error(name, problems)
         return data
@@ -197,10 +203,11 @@ class ContactAdmin(ImportExportModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return ((None, {"fields": ("name", "phone", *DETAILS, "created_at", "created_by")}),)
+            fields = ("name", "phone", *DETAILS, "tags", "created_at", "created_by")
+            return ((None, {"fields": fields}),)
         return (
             (None, {"fields": ("name", "phone", "phone_normalized", "base_version")}),
-            ("Details", {"fields": DETAILS}),
+            ("Details", {"fields": (*DETAILS, "tags")}),
             (
                 "Record",
                 {"fields": ("created_by", "created_at", "updated_at", "version", "deleted_at")},
@@ -302,6 +309,7 @@ class ContactAdmin(ImportExportModelAdmin):
                 phone=data["phone"],
                 base_version=data.get("base_version"),
                 **{name: data.get(name, "") for name in DETAILS},
+                tags=data.get("tags") or [],
             )
         else:
             outcome = contact_create(
@@ -312,6 +320,7 @@ class ContactAdmin(ImportExportModelAdmin):
                     created_at=data.get("created_at"),
                     created_by=data.get("created_by") or request.user,
                     **{name: data.get(name, "") for name in DETAILS},
+                    tags=data.get("tags") or [],
                 ),
             )
         _adopt(obj, outcome.contact)

@@ -1,8 +1,10 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
 
 
@@ -31,6 +33,14 @@ class Contact(models.Model):
     company = models.CharField(max_length=200, blank=True, default="", db_default="")
     title = models.CharField(max_length=200, blank=True, default="", db_default="")
     notes = models.TextField(blank=True, default="", db_default="")
+    # Tags as written (first spelling kept) and folded to lower case for `tag=` filters (GIN).
+    tags = ArrayField(
+        models.CharField(max_length=50), blank=True, default=list, db_default=Value([])
+    )
+    tags_key = ArrayField(
+        models.CharField(max_length=50), blank=True, default=list, db_default=Value([]),
+        editable=False,
+    )  # fmt: skip
 
     objects = models.Manager()
     live = LiveContactManager()
@@ -53,6 +63,9 @@ class Contact(models.Model):
             ),
             models.Index(fields=["created_by", "name_search"], name="contact_creator_idx"),
             models.Index(fields=["updated_at"], name="contact_updated_idx"),
+            GinIndex(
+                fields=["tags_key"], name="contact_tags_idx", condition=Q(deleted_at__isnull=True)
+            ),
         ]
 
     def __str__(self):

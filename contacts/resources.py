@@ -40,10 +40,10 @@ from crm.timestamps import iso_utc, timestamp_parse
 # The columns of an import file, in template order. Extra columns (an export's id,
 # phone_normalized, version) are ignored, so an export can be edited and imported again.
 # The details columns (email, company, title, notes) are optional: files without them import.
-IMPORT_COLUMNS = ("name", "phone", *DETAILS, "created_at", "created_by_email")
+IMPORT_COLUMNS = ("name", "phone", *DETAILS, "tags", "created_at", "created_by_email")
 REQUIRED_COLUMNS = ("name", "phone")
 EXPORT_COLUMNS = (
-    "id", "name", "phone", "phone_normalized", *DETAILS, "created_at", "created_by_email",
+    "id", "name", "phone", "phone_normalized", *DETAILS, "tags", "created_at", "created_by_email",
 )  # fmt: skip
 TEMPLATE_EXAMPLE = {
     "name": "Ada Lovelace",
@@ -52,6 +52,7 @@ TEMPLATE_EXAMPLE = {
     "company": "Analytical Engines Ltd",
     "title": "",
     "notes": "",
+    "tags": "customer, vip",
     "created_at": "2024-05-01T09:30:00Z",
     "created_by_email": "",
 }
@@ -137,6 +138,14 @@ def _created_at(value) -> datetime | None:
     return timestamp_parse(text) if text else None
 
 
+_TAG_SEPARATORS = re.compile(r"[,;]")
+
+
+def _tags(value) -> list[str]:
+    """A tags cell: tags separated by commas or semicolons ("customer, vip")."""
+    return [tag for tag in (t.strip() for t in _TAG_SEPARATORS.split(_text(value))) if tag]
+
+
 class ContactRowReader:
     """Turns rows of one file into ContactInput, resolving created_by_email to users.
 
@@ -187,6 +196,7 @@ class ContactRowReader:
                     created_at=created_at,
                     created_by=created_by,
                     **{name: _text(record[name]) for name in DETAILS if name in record},
+                    tags=_tags(record["tags"]) if "tags" in record else None,
                 )
             )
             if row_errors:
@@ -342,6 +352,7 @@ class ContactResource(SpreadsheetSafeMixin, resources.ModelResource):
     created_by_email = fields.Field(
         attribute="created_by__email", column_name="created_by_email", readonly=True
     )
+    tags = fields.Field(column_name="tags", readonly=True)
 
     class Meta:
         model = Contact
@@ -351,6 +362,9 @@ class ContactResource(SpreadsheetSafeMixin, resources.ModelResource):
 
     def get_queryset(self):
         return Contact.live.select_related("created_by").order_by("name_search", "id")
+
+    def dehydrate_tags(self, contact: Contact) -> str:
+        return ", ".join(contact.tags)
 
     def dehydrate_created_at(self, contact: Contact) -> str:
         # Text in both CSV and XLSX: the same ISO form the API speaks, and importable as is.

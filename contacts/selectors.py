@@ -17,7 +17,7 @@ CONTACT_FIELDS = (
     *(
         f.attname
         for f in Contact._meta.concrete_fields
-        if f.attname not in {"name_search", *_AS_TEXT}
+        if f.attname not in {"name_search", "tags_key", *_AS_TEXT}
     ),
     "created_by__name",
 )
@@ -42,6 +42,7 @@ def contact_row_to_dict(row: dict) -> dict:
         "company": row["company"],
         "title": row["title"],
         "notes": row["notes"],
+        "tags": row["tags"],
         "created_by": str(row["created_by_id"]),
         "created_by_name": row["created_by__name"],
         "created_at": iso_text(row["created_at_iso"]),

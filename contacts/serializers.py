@@ -7,6 +7,8 @@ from contacts.services import (
     LINE_MAX_LENGTH,
     NAME_MAX_LENGTH,
     NOTES_MAX_LENGTH,
+    TAG_MAX_LENGTH,
+    TAGS_MAX,
 )
 from crm.http.fields import StrictCharField, TimestampField
 from crm.phones import MAX_RAW_LENGTH
@@ -23,6 +25,7 @@ class ContactSerializer(serializers.Serializer):
     company = serializers.CharField(read_only=True)
     title = serializers.CharField(read_only=True)
     notes = serializers.CharField(read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
     created_by = serializers.UUIDField(read_only=True)
     created_by_name = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -72,6 +75,22 @@ class ContactPhoneField(StrictCharField):
         super().__init__(max_length=10_000, **kwargs)
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": TAGS_MAX,
+        "items": {"type": "string", "minLength": 1, "maxLength": TAG_MAX_LENGTH},
+        "description": f"At most {TAGS_MAX} tags of 1-{TAG_MAX_LENGTH} characters, unique "
+        "without regard to case (the first spelling is kept).",
+    }
+)
+class TagsField(serializers.ListField):
+    """Tags as input; the service trims, de-duplicates and checks them."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=StrictCharField(allow_blank=True, max_length=10_000), **kwargs)
+
+
 class ContactDetailsSerializer(serializers.Serializer):
     """The optional text fields of a contact, as input: empty clears one, leaving it out keeps
     it. The service checks them (every path says the same); the schema states the rules."""
@@ -85,6 +104,7 @@ class ContactDetailsSerializer(serializers.Serializer):
     notes = StrictCharField(
         required=False, allow_blank=True, max_length=NOTES_MAX_LENGTH, trim_whitespace=False
     )
+    tags = TagsField(required=False, help_text="Replaces the contact's tags.")
 
 
 class ContactCreateSerializer(ContactDetailsSerializer):
@@ -93,7 +113,14 @@ class ContactCreateSerializer(ContactDetailsSerializer):
     created_at = TimestampField(required=False, allow_null=True)
 
 
-class ContactUpdateSerializer(ContactDetailsSerializer):
+class TagEditsSerializer(serializers.Serializer):
+    """Set operations on the tags the server holds now: they never conflict."""
+
+    tags_add = TagsField(required=False)
+    tags_remove = TagsField(required=False)
+
+
+class ContactUpdateSerializer(TagEditsSerializer, ContactDetailsSerializer):
     name = ContactNameField()
     phone = ContactPhoneField()
     base_version = serializers.IntegerField(

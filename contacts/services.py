@@ -56,6 +56,7 @@ class ContactInput:
     company: str | None = None
     title: str | None = None
     notes: str | None = None
+    tags: list[str] | None = None
 
 
 # The contact's descriptive fields beyond name and number: optional text, "" when not known.
@@ -82,6 +83,8 @@ class ContactRecord:
     company: str
     title: str
     notes: str
+    tags: list[str]
+    tags_key: list[str]
 
     def __str__(self) -> str:  # Contact.__str__ without the instance
         return f"{self.name} ({self.phone_normalized})"
@@ -105,6 +108,7 @@ class _Clean:
     company: str = ""
     title: str = ""
     notes: str = ""
+    tags: tuple[str, ...] = ()
 
 
 class ContactOutcome:
@@ -244,6 +248,48 @@ def contact_clean_details(source, errors: dict[str, list[str]]) -> dict[str, str
     return clean
 
 
+TAGS_MAX = 50
+TAG_MAX_LENGTH = 50
+
+
+def tags_key(tags) -> list[str]:
+    return [tag.casefold() for tag in tags]
+
+
+def contact_clean_tags(value) -> list[str]:
+    """A list of tags: each trimmed (one line, 1-50 characters), unique without regard to case
+    (the first spelling is kept), at most 50."""
+    if not isinstance(value, list | tuple):
+        raise ValueError("Must be a list of strings.")
+    tags, seen = [], set()
+    for raw in value:
+        try:
+            tag = _text(raw, max_length=TAG_MAX_LENGTH)
+        except ValueError as exc:
+            raise ValueError(f"{raw!r}: {exc}") from None
+        if not tag:
+            raise ValueError("A tag cannot be empty.")
+        if tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            tags.append(tag)
+    if len(tags) > TAGS_MAX:
+        raise ValueError(f"At most {TAGS_MAX} tags.")
+    return tags
+
+
+def tags_merged(current, *, add=(), remove=()) -> list[str]:
+    """``current`` with ``add`` appended (unless there already, in any case) and ``remove``
+    taken out (in any case): a set operation, so concurrent edits of tags never conflict."""
+    gone = set(tags_key(remove))
+    merged = [tag for tag in current if tag.casefold() not in gone]
+    have = set(tags_key(merged))
+    for tag in add:
+        if tag.casefold() not in have and tag.casefold() not in gone:
+            have.add(tag.casefold())
+            merged.append(tag)
+    return merged
+
+
 def contact_clean_created_at(value: datetime | None, *, now: datetime) -> datetime:
     if value is None:
         return now
@@ -270,6 +316,11 @@ def _validate(
     except ValueError as exc:
         errors["created_at"] = [str(exc)]
     clean.update(contact_clean_details(item, errors))
+    if item.tags is not None:
+        try:
+            clean["tags"] = tuple(contact_clean_tags(item.tags))
+        except ValueError as exc:
+            errors["tags"] = [str(exc)]
     return clean, errors
 
 
@@ -351,6 +402,7 @@ def contacts_upsert(
             name: getattr(clean, name) or (getattr(kept, name) if kept is not None else "")
             for name in DETAILS
         }
+        tags = tags_merged(kept.tags if kept is not None else [], add=clean.tags)
         return ContactRecord(
             id=contact_id,
             name=clean.name,
@@ -363,6 +415,8 @@ def contacts_upsert(
             version=version,
             deleted_at=None,
             **details,
+            tags=tags,
+            tags_key=tags_key(tags),
         )
 
     saved = not dry_run
@@ -382,7 +436,7 @@ def contacts_upsert(
                 "created_at": [current.created_at.isoformat(), clean.created_at.isoformat()],
                 **{
                     name: [getattr(current, name), getattr(record, name)]
-                    for name in DETAILS
+                    for name in (*DETAILS, "tags")
                     if getattr(current, name) != getattr(record, name)
                 },
             }
@@ -419,6 +473,7 @@ def contacts_numbers_of(
 
 _REPLACED_FIELDS = [
     "name", "name_search", "created_by", "created_at", "updated_at", "version", *DETAILS,
+    "tags", "tags_key",
 ]  # fmt: skip
 
 
@@ -497,12 +552,23 @@ def contact_update(
     company: str | None = None,
     title: str | None = None,
     notes: str | None = None,
+    tags: list[str] | None = None,
+    tags_add: list[str] | None = None,
+    tags_remove: list[str] | None = None,
 ) -> ContactOutcome:
     """Edit the fields named (None: not named). A stale ``base_version`` is a conflict unless
     the edit is already what the server holds (a retried request), which answers the current
-    state unchanged."""
+    state unchanged. ``tags`` replaces the tags; ``tags_add`` / ``tags_remove`` change the set
+    the server holds now, and never conflict."""
     errors: dict[str, list[str]] = {}
     new: dict = {}
+    tag_sets = {}
+    for field_name, value in (("tags", tags), ("tags_add", tags_add), ("tags_remove", tags_remove)):
+        if value is not None:
+            try:
+                tag_sets[field_name] = contact_clean_tags(value)
+            except ValueError as exc:
+                errors[field_name] = [str(exc)]
     details = ContactInput(
         name="", phone="", email=email, company=company, title=title, notes=notes
     )
@@ -524,6 +590,12 @@ def contact_update(
     version = version_next(CONTACTS)
     current = _lock_for_write(contact.pk)
     _check_base_version(base_version, current)
+    if "tags" in tag_sets:
+        new["tags"] = tag_sets["tags"]
+    elif "tags_add" in tag_sets or "tags_remove" in tag_sets:
+        new["tags"] = tags_merged(
+            current.tags, add=tag_sets.get("tags_add", ()), remove=tag_sets.get("tags_remove", ())
+        )
     changes = {
         key: [getattr(current, key), value]
         for key, value in new.items()
@@ -531,7 +603,8 @@ def contact_update(
     }
     if not changes:
         return ContactOutcome(result=Result.UPDATED, contact=current)
-    if base_version is not None and base_version < current.version:
+    merged_only = set(changes) == {"tags"} and "tags" not in tag_sets  # set operations
+    if base_version is not None and base_version < current.version and not merged_only:
         raise VersionConflict(current)
 
     new_number = new.get("phone_normalized")
@@ -547,6 +620,7 @@ def contact_update(
             raise DuplicatePhone(holder, contact_to_dict(holder))
     for key, value in new.items():
         setattr(current, key, value)
+    current.tags_key = tags_key(current.tags)
     current.name_search = search_key(current.name)
     current.updated_at = timezone.now()
     current.version = version

@@ -7,6 +7,7 @@ from contacts.serializers import (
     ContactNameField,
     ContactPhoneField,
     ContactSerializer,
+    TagEditsSerializer,
 )
 from crm.http.schema import CURSOR_PATTERN
 from syncaudit.models import Device, SyncRecord
@@ -71,7 +72,7 @@ class SyncNewContactSerializer(ContactDetailsSerializer):
     created_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class SyncContactEditSerializer(ContactDetailsSerializer):
+class SyncContactEditSerializer(TagEditsSerializer, ContactDetailsSerializer):
     id = serializers.UUIDField()
     base_version = serializers.IntegerField(min_value=0)
     client_id = serializers.CharField(required=False)

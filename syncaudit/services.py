@@ -29,6 +29,7 @@ from syncaudit.models import Device, SyncOutcome, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, feed_cursor_check, feed_read
 
 ERROR = "error"
+TAG_FIELDS = ("tags", "tags_add", "tags_remove")
 logger = logging.getLogger(__name__)
 
 
@@ -80,6 +81,7 @@ def _push_new_contact(*, user, item: dict):
             name=item.get("name"),
             phone=item.get("phone"),
             created_at=created_at,
+            tags=item.get("tags"),
             **{name: item.get(name) for name in contact_services.DETAILS},
         ),
     )
@@ -98,7 +100,7 @@ def _push_change(*, user, item: dict, contact: Contact, base_version: int):
         name=item.get("name"),
         phone=item.get("phone"),
         base_version=base_version,
-        **{name: item.get(name) for name in contact_services.DETAILS},
+        **{name: item.get(name) for name in (*contact_services.DETAILS, *TAG_FIELDS)},
     )
 
 

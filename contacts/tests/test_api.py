@@ -20,6 +20,7 @@ CONTACT_KEYS = {
     "company",
     "title",
     "notes",
+    "tags",
     "created_by",
     "created_by_name",
     "created_at",

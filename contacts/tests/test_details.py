@@ -170,3 +170,81 @@ def test_the_admin_form_edits_details_through_the_service(client, admin_user):
     response = client.post(url, form)
     assert response.status_code == 200
     assert "email" in response.context["adminform"].form.errors
+
+
+def test_tags_are_trimmed_unique_without_case_and_keep_the_first_spelling(agent_client):
+    body = {"name": "T", "phone": "+12022345678", "tags": [" VIP ", "vip", "Lead", "lead", "b2b"]}
+    created = agent_client.post(CONTACTS, body, format="json").json()
+    assert created["tags"] == ["VIP", "Lead", "b2b"]
+
+
+@pytest.mark.parametrize(
+    "tags", [["x" * 51], [""], ["a\nb"], [f"t{n}" for n in range(51)], "vip", [1]]
+)
+def test_bad_tags_are_a_field_error(agent_client, tags):
+    body = {"name": "T", "phone": "+12022345678", "tags": tags}
+    error = assert_error(agent_client.post(CONTACTS, body, format="json"), 400)
+    assert "tags" in error["details"]
+    assert not Contact.objects.exists()
+
+
+def test_tag_filters_match_every_tag_named_in_any_case(agent_client):
+    for n, tags in enumerate([["VIP", "Lead"], ["vip"], ["lead"], []]):
+        body = {"name": f"P{n}", "phone": f"+1202234560{n}", "tags": tags}
+        assert agent_client.post(CONTACTS, body, format="json").status_code == 201
+
+    def names(query):
+        return sorted(c["name"] for c in agent_client.get(f"{CONTACTS}?{query}").json()["results"])
+
+    assert names("tag=vip") == ["P0", "P1"]
+    assert names("tag=VIP&tag=lead") == ["P0"]
+    assert names("tag=nobody") == []
+    assert names("tag=") == ["P0", "P1", "P2", "P3"]  # empty: no filter
+
+
+def test_tags_add_and_remove_never_conflict(agent_client, agent):
+    created = agent_client.post(
+        CONTACTS, {"name": "T", "phone": "+12022345678", "tags": ["a"]}, format="json"
+    ).json()
+    url, stale = f"{CONTACTS}/{created['id']}", created["version"]
+    agent_client.patch(url, {"name": "Renamed", "base_version": stale}, format="json")
+    # Another phone, still at the old version, adds and removes tags: merged, not refused.
+    edit = {"tags_add": ["b", "A"], "tags_remove": ["x"], "base_version": stale}
+    merged = agent_client.patch(url, edit, format="json")
+    assert merged.status_code == 200
+    assert merged.json()["tags"] == ["a", "b"]
+    assert merged.json()["name"] == "Renamed"
+    # Replacing the whole list with a stale version is an edit like any other: a conflict.
+    replaced = agent_client.patch(url, {"tags": ["z"], "base_version": stale}, format="json")
+    assert_error(replaced, 409, "version_conflict")
+    gone = agent_client.patch(url, {"tags_remove": ["A"]}, format="json").json()
+    assert gone["tags"] == ["b"]
+
+
+def test_sync_feed_and_pushes_carry_tags(agent_client):
+    device = {"id": "pixel"}
+    new = {"name": "S", "phone": "+12022345678", "tags": ["x", "X", "y"]}
+    answer = agent_client.post("/api/v1/sync", {"device": device, "contacts": [new]}, format="json")
+    result = answer.json()["contacts"]["results"][0]
+    assert result["contact"]["tags"] == ["x", "y"]
+    edit = {"id": result["id"], "base_version": 0, "tags_add": ["z"]}  # stale, set operation
+    answer = agent_client.post(
+        "/api/v1/sync", {"device": device, "contacts": [edit]}, format="json"
+    )
+    assert answer.json()["contacts"]["results"][0]["result"] == "updated"
+    [row] = agent_client.get("/api/v1/sync/contacts").json()["changes"]
+    assert row["tags"] == ["x", "y", "z"]
+    assert "tags_key" not in row
+
+
+def test_a_tags_column_imports_and_exports(tmp_path, admin_user, admin_client):
+    from django.core.management import call_command
+
+    path = tmp_path / "tags.csv"
+    path.write_text('name,phone,tags\nT,+12022345601,"customer; VIP, customer"\n')
+    call_command("import_contacts", str(path), "--as", admin_user.email, verbosity=0)
+    assert Contact.objects.get().tags == ["customer", "VIP"]
+    from contacts.resources import ContactResource
+
+    dataset = ContactResource().export()
+    assert dataset.dict[0]["tags"] == "customer, VIP"

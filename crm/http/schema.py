@@ -70,6 +70,8 @@ _QUERY_RULES = {
     "search": {"maxLength": 100},
     "q": {"maxLength": 100},
 }
+# Parameters that may be repeated (?tag=a&tag=b: all must match).
+_REPEATED = {"tag": {"type": "string", "minLength": 1, "maxLength": 50}}
 
 
 def _errors_of(path: str, method: str) -> set[int]:
@@ -113,6 +115,10 @@ def document_errors(result, generator, request, public):
                     parameter.setdefault("schema", {}).update(
                         _QUERY_RULES.get(parameter["name"], {})
                     )
+                    if parameter["name"] in _REPEATED:
+                        items = _REPEATED[parameter["name"]]
+                        parameter.update(style="form", explode=True)
+                        parameter["schema"] = {"type": "array", "items": items, "maxItems": 50}
             responses = operation.setdefault("responses", {})
             for status in sorted(_errors_of(path, method)):
                 responses.setdefault(
