@@ -1,12 +1,12 @@
 """Contact reads. Querysets leave here with their joins applied."""
 
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 
 from contacts.models import Contact
 from contacts.text import search_key
-from crm.db.timefmt import iso_columns, iso_text
+from crm.db.timefmt import IsoUtc, iso_columns, iso_text
 from crm.phones import phone_digits
 from crm.timestamps import iso_utc
 
@@ -48,16 +48,56 @@ def contact_row_to_dict(row: dict) -> dict:
         "created_at": iso_text(row["created_at_iso"]),
         "updated_at": iso_text(row["updated_at_iso"]),
         "version": row["version"],
+        # REST reads only (contacts_with_calls): computed, never versioned, not in the feed.
+        **(
+            {"call_count": row["call_count"], "last_call_at": iso_text(row["last_call_at_iso"])}
+            if "call_count" in row
+            else {}
+        ),
     }
 
 
 def contact_to_dict(contact: Contact) -> dict:
-    """contact_row_to_dict of an instance (a write's answer)."""
+    """contact_row_to_dict of an instance (a write's answer, or a read of contacts_with_calls)."""
     row = {name: getattr(contact, name) for name in CONTACT_FIELDS if "__" not in name}
     row["created_by__name"] = contact.created_by.name
     for name in _AS_TEXT:
         row[f"{name}_iso"] = iso_utc(getattr(contact, name))
+    if hasattr(contact, "call_count"):
+        row["call_count"] = contact.call_count
+        row["last_call_at_iso"] = iso_utc(contact.last_call_at)
     return contact_row_to_dict(row)
+
+
+def _of_its_calls(aggregate):
+    """An aggregate over one contact's calls, as a subquery per contact row (the calls'
+    contact index answers it; a join and GROUP BY would aggregate every call before paging).
+    The calls are reached through the relation they declare on contacts ("calls"): the
+    contacts app imports nothing of the calls app, which sits above it."""
+    return Subquery(Contact.objects.filter(pk=OuterRef("pk")).annotate(v=aggregate).values("v"))
+
+
+def contacts_with_calls(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+    """``call_count`` and ``last_call_at`` of each contact, computed on read."""
+    return queryset.annotate(
+        call_count=_of_its_calls(Count("calls")),
+        last_call_at=_of_its_calls(Max("calls__started_at")),
+    )
+
+
+def contact_rows_with_calls(queryset: QuerySet[Contact]) -> QuerySet:
+    """contact_rows with call_count and last_call_at (REST list pages)."""
+    return contacts_with_calls(queryset).values(
+        *CONTACT_FIELDS,
+        "call_count",
+        **iso_columns(*_AS_TEXT),
+        last_call_at_iso=IsoUtc("last_call_at"),
+    )
+
+
+def contact_with_calls(pk) -> Contact:
+    """One contact as a REST answer shows it (one query)."""
+    return contacts_with_calls(contact_list()).get(pk=pk)
 
 
 def contact_list() -> QuerySet[Contact]:

@@ -36,7 +36,15 @@ class ContactSerializer(serializers.Serializer):
         return contact_to_dict(instance)
 
 
-class ContactWriteResultSerializer(ContactSerializer):
+class ContactWithCallsSerializer(ContactSerializer):
+    """A contact as the REST endpoints answer it: with its calls summed up, computed on read
+    (never a new version; the sync feed does not carry them)."""
+
+    call_count = serializers.IntegerField(read_only=True)
+    last_call_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class ContactWriteResultSerializer(ContactWithCallsSerializer):
     result = serializers.ChoiceField(choices=["created", "existing", "replaced"], read_only=True)
 
 

@@ -12,13 +12,15 @@ from contacts.permissions import ContactObjectPermission
 from contacts.selectors import (
     contact_list,
     contact_row_to_dict,
-    contact_rows,
+    contact_rows_with_calls,
     contact_to_dict,
+    contact_with_calls,
+    contacts_with_calls,
 )
 from contacts.serializers import (
     ContactCreateSerializer,
-    ContactSerializer,
     ContactUpdateSerializer,
+    ContactWithCallsSerializer,
     ContactWriteResultSerializer,
 )
 from crm.http.routers import UUID_PATTERN
@@ -31,16 +33,19 @@ class ContactViewSet(
     viewsets.GenericViewSet,
 ):
     permission_classes = [ReadOnlyForViewers, ContactObjectPermission]
-    serializer_class = ContactSerializer
+    serializer_class = ContactWithCallsSerializer
     filterset_class = ContactFilter
     lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
+        if self.action == "retrieve":
+            return contacts_with_calls(contact_list())
         return contact_list()
 
     def list(self, request, *args, **kwargs):
         # Rows, not model instances: a page of 1,000 renders several times faster.
-        page = self.paginate_queryset(contact_rows(self.filter_queryset(self.get_queryset())))
+        rows = contact_rows_with_calls(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response([contact_row_to_dict(row) for row in page])
 
     def get_object(self):
@@ -60,7 +65,7 @@ class ContactViewSet(
         outcome = services.contact_create(
             actor=request.user, item=services.ContactInput(**serializer.validated_data)
         )
-        body = {**contact_to_dict(outcome.contact), "result": outcome.result}
+        body = {**contact_to_dict(contact_with_calls(outcome.contact.pk)), "result": outcome.result}
         created = outcome.result == services.Result.CREATED
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -71,20 +76,20 @@ class ContactViewSet(
         outcome = services.contact_update(
             actor=request.user, contact=contact, **serializer.validated_data
         )
-        return Response(contact_to_dict(outcome.contact))
+        return Response(contact_to_dict(contact_with_calls(outcome.contact.pk)))
 
-    @extend_schema(request=ContactUpdateSerializer, responses={200: ContactSerializer})
+    @extend_schema(request=ContactUpdateSerializer, responses={200: ContactWithCallsSerializer})
     def update(self, request, *args, **kwargs):
         return self._update(request, partial=False)
 
-    @extend_schema(request=ContactUpdateSerializer, responses={200: ContactSerializer})
+    @extend_schema(request=ContactUpdateSerializer, responses={200: ContactWithCallsSerializer})
     def partial_update(self, request, *args, **kwargs):
         return self._update(request, partial=True)
 
     def perform_destroy(self, instance):
         services.contact_delete(actor=self.request.user, contact=instance)
 
-    @extend_schema(responses={200: ContactSerializer(many=True)})
+    @extend_schema(responses={200: ContactWithCallsSerializer(many=True)})
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
     def search(self, request):
         return self.list(request)

@@ -35,7 +35,7 @@ def test_it_creates_a_contact(agent_client, agent):
     )
     assert response.status_code == HTTPStatus.CREATED
     body = response.json()
-    assert set(body) == CONTACT_KEYS | {"result"}
+    assert set(body) == CONTACT_KEYS | {"call_count", "last_call_at", "result"}
     assert body["result"] == "created"
     assert body["phone"] == "(202) 234-5678"
     assert body["phone_normalized"] == "+12022345678"

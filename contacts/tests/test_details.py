@@ -248,3 +248,39 @@ def test_a_tags_column_imports_and_exports(tmp_path, admin_user, admin_client):
 
     dataset = ContactResource().export()
     assert dataset.dict[0]["tags"] == "customer, VIP"
+
+
+def test_rest_reads_sum_up_each_contacts_calls_without_a_new_version(
+    agent_client, agent, django_assert_num_queries
+):
+    from calls.tests.factories import make_call
+
+    rich = agent_client.post(CONTACTS, {"name": "Rich", "phone": "+12022345601"}).json()
+    agent_client.post(CONTACTS, {"name": "Quiet", "phone": "+12022345602"})
+    for minutes in (1, 2, 3):
+        make_call(user=agent, phone="+12022345601", started_at=f"2026-01-01T09:0{minutes}:00Z")
+    version = Contact.objects.get(pk=rich["id"]).version
+    # user, the planner's estimate, the page (each row's calls summed by subqueries in it)
+    with django_assert_num_queries(3):
+        page = agent_client.get(CONTACTS).json()["results"]
+    summary = {c["name"]: (c["call_count"], c["last_call_at"]) for c in page}
+    assert summary == {"Quiet": (0, None), "Rich": (3, "2026-01-01T09:03:00Z")}
+    detail = agent_client.get(f"{CONTACTS}/{rich['id']}").json()
+    assert (detail["call_count"], detail["last_call_at"]) == (3, "2026-01-01T09:03:00Z")
+    assert detail["version"] == version  # calls never bump a contact's version
+    [change] = [c for c in agent_client.get("/api/v1/sync/contacts").json()["changes"]
+                if c["id"] == rich["id"]]  # fmt: skip
+    assert "call_count" not in change  # the feed does not carry them
+
+
+def test_the_list_query_count_does_not_grow_with_calls(
+    agent_client, agent, django_assert_num_queries
+):
+    from calls.tests.factories import make_call
+
+    for n in range(6):
+        agent_client.post(CONTACTS, {"name": f"P{n}", "phone": f"+1202234560{n}"})
+        make_call(user=agent, phone=f"+1202234560{n}")
+    agent_client.get(CONTACTS)  # the estimate is remembered
+    with django_assert_num_queries(2):  # user, the page
+        assert len(agent_client.get(CONTACTS).json()["results"]) == 6
