@@ -2,9 +2,10 @@ import django_filters
 from django import forms
 
 from contacts.models import Contact
-from contacts.selectors import contact_search
+from contacts.selectors import contact_search, contacts_having_calls
 from contacts.services import TAG_MAX_LENGTH, TAGS_MAX, tags_key
-from crm.http.filters import FilterSet, UtcDateTimeFilter
+from crm.http.filters import FilterSet, TextFilter, UtcDateTimeFilter
+from crm.text import text_is_storable
 
 
 class TagsField(forms.Field):
@@ -16,6 +17,10 @@ class TagsField(forms.Field):
         return [v.strip() for v in (value or []) if isinstance(v, str) and v.strip()]
 
     def validate(self, value):
+        if any(not text_is_storable(tag) for tag in value):
+            raise forms.ValidationError(
+                "Contains characters that cannot be stored.", code="invalid"
+            )
         if any(len(tag) > TAG_MAX_LENGTH for tag in value) or len(value) > TAGS_MAX:
             raise forms.ValidationError(
                 f"At most {TAGS_MAX} tags of at most {TAG_MAX_LENGTH} characters.", code="invalid"
@@ -36,15 +41,26 @@ class AllTagsFilter(django_filters.Filter):
 class ContactFilter(FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=100)
     tag = AllTagsFilter(field_name="tags_key")
+    company = TextFilter(
+        field_name="company", lookup_expr="iexact", max_length=200,
+        help_text="The company's name, without regard to case.",
+    )  # fmt: skip
+    has_calls = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_has_calls",
+        help_text="true: contacts with at least one call; false: without.",
+    )  # fmt: skip
     created_by = django_filters.UUIDFilter(field_name="created_by_id")
     updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Contact
-        fields = ["search", "tag", "created_by", "updated_since"]
+        fields = ["search", "tag", "company", "has_calls", "created_by", "updated_since"]
 
     def filter_search(self, queryset, name, value):
         return contact_search(queryset, value)
+
+    def filter_has_calls(self, queryset, name, value):
+        return contacts_having_calls(queryset, value == "true") if value else queryset
 
 
 class ContactSearchFilter(ContactFilter):
@@ -53,4 +69,4 @@ class ContactSearchFilter(ContactFilter):
     q = django_filters.CharFilter(method="filter_search", max_length=100)
 
     class Meta(ContactFilter.Meta):
-        fields = ["q", "search", "tag", "created_by", "updated_since"]
+        fields = ["q", "search", "tag", "company", "has_calls", "created_by", "updated_since"]

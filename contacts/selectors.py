@@ -1,8 +1,8 @@
 """Contact reads. Querysets leave here with their joins applied."""
 
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Substr
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Substr
 
 from contacts.models import Contact
 from contacts.text import search_key
@@ -69,20 +69,20 @@ def contact_to_dict(contact: Contact) -> dict:
     return contact_row_to_dict(row)
 
 
-def _of_its_calls(aggregate):
-    """An aggregate over one contact's calls, as a subquery per contact row (the calls'
-    contact index answers it; a join and GROUP BY would aggregate every call before paging).
-    The calls are reached through the relation they declare on contacts ("calls"): the
-    contacts app imports nothing of the calls app, which sits above it."""
-    return Subquery(Contact.objects.filter(pk=OuterRef("pk")).annotate(v=aggregate).values("v"))
+def _calls():
+    """The calls of a contact, reached through the relation the calls declare on contacts
+    (CallLog.contact, related_name "calls"): the contacts app imports nothing of the calls app,
+    which sits above it."""
+    return Contact._meta.get_field("calls").related_model.objects.filter(contact=OuterRef("pk"))
 
 
 def contacts_with_calls(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
-    """``call_count`` and ``last_call_at`` of each contact, computed on read."""
-    return queryset.annotate(
-        call_count=_of_its_calls(Count("calls")),
-        last_call_at=_of_its_calls(Max("calls__started_at")),
-    )
+    """``call_count`` and ``last_call_at`` of each contact, computed on read: two subqueries
+    per row, both answered from the calls' (contact, started_at) index (a join and GROUP BY
+    would aggregate every call before the page is cut)."""
+    count = _calls().order_by().values("contact").annotate(n=Count("*")).values("n")
+    last = _calls().order_by("-started_at").values("started_at")[:1]
+    return queryset.annotate(call_count=Coalesce(Subquery(count), 0), last_call_at=Subquery(last))
 
 
 def contact_rows_with_calls(queryset: QuerySet[Contact]) -> QuerySet:
@@ -98,6 +98,12 @@ def contact_rows_with_calls(queryset: QuerySet[Contact]) -> QuerySet:
 def contact_with_calls(pk) -> Contact:
     """One contact as a REST answer shows it (one query)."""
     return contacts_with_calls(contact_list()).get(pk=pk)
+
+
+def contacts_having_calls(queryset: QuerySet[Contact], value: bool) -> QuerySet[Contact]:
+    """``has_calls=``: an EXISTS per contact on the calls' contact index."""
+    has = Exists(_calls())
+    return queryset.filter(has if value else ~has)
 
 
 def contact_list() -> QuerySet[Contact]:

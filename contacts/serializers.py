@@ -136,3 +136,7 @@ class ContactUpdateSerializer(TagEditsSerializer, ContactDetailsSerializer):
         min_value=0,
         help_text="Optional optimistic lock: 409 version_conflict if the contact changed since.",
     )
+
+
+class ContactLookupSerializer(serializers.Serializer):
+    phone = StrictCharField(max_length=MAX_RAW_LENGTH, help_text="A number in any format.")

@@ -3,6 +3,7 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import ReadOnlyForViewers
@@ -19,11 +20,13 @@ from contacts.selectors import (
 )
 from contacts.serializers import (
     ContactCreateSerializer,
+    ContactLookupSerializer,
     ContactUpdateSerializer,
     ContactWithCallsSerializer,
     ContactWriteResultSerializer,
 )
 from crm.http.routers import UUID_PATTERN
+from crm.phones import InvalidPhone, phone_normalize
 
 
 class ContactViewSet(
@@ -93,3 +96,22 @@ class ContactViewSet(
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
     def search(self, request):
         return self.list(request)
+
+    @extend_schema(
+        parameters=[ContactLookupSerializer],
+        responses={200: ContactWithCallsSerializer},
+        description="Caller ID: the live contact holding this number (any format), or 404.",
+    )
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def lookup(self, request):
+        query = ContactLookupSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            number = phone_normalize(query.validated_data["phone"])
+        except InvalidPhone as exc:
+            raise ValidationError({"phone": [str(exc)]}) from None
+        # One query, on the live-number unique index (with the calls' subqueries).
+        contact = contacts_with_calls(contact_list()).filter(phone_normalized=number).first()
+        if contact is None:
+            raise Http404
+        return Response(contact_to_dict(contact))

@@ -284,3 +284,37 @@ def test_the_list_query_count_does_not_grow_with_calls(
     agent_client.get(CONTACTS)  # the estimate is remembered
     with django_assert_num_queries(2):  # user, the page
         assert len(agent_client.get(CONTACTS).json()["results"]) == 6
+
+
+def test_lookup_finds_the_live_holder_of_a_number_in_any_format(
+    agent_client, django_assert_num_queries
+):
+    created = agent_client.post(CONTACTS, {"name": "Caller", "phone": "+12022345678"}).json()
+    with django_assert_num_queries(2):  # user, the contact (on the live-number index)
+        found = agent_client.get(f"{CONTACTS}/lookup", {"phone": "(202) 234-5678"})
+    assert found.status_code == 200
+    assert (found.json()["id"], found.json()["call_count"]) == (created["id"], 0)
+    assert_error(agent_client.get(f"{CONTACTS}/lookup", {"phone": "+12022345679"}), 404)
+    error = assert_error(agent_client.get(f"{CONTACTS}/lookup", {"phone": "nonsense"}), 400)
+    assert "phone" in error["details"]
+    assert_error(agent_client.get(f"{CONTACTS}/lookup"), 400)
+    agent_client.delete(f"{CONTACTS}/{created['id']}")
+    assert_error(agent_client.get(f"{CONTACTS}/lookup", {"phone": "+12022345678"}), 404)
+
+
+def test_company_and_has_calls_filters(agent_client, agent):
+    from calls.tests.factories import make_call
+
+    for n, company in enumerate(["ACME S.A.", "acme s.a.", "Other"]):
+        body = {"name": f"P{n}", "phone": f"+1202234560{n}", "company": company}
+        agent_client.post(CONTACTS, body, format="json")
+    make_call(user=agent, phone="+12022345600")
+
+    def names(**params):
+        return sorted(c["name"] for c in agent_client.get(CONTACTS, params).json()["results"])
+
+    assert names(company="Acme S.A.") == ["P0", "P1"]
+    assert names(has_calls="true") == ["P0"]
+    assert names(has_calls="false") == ["P1", "P2"]
+    assert names(company="acme s.a.", has_calls="false") == ["P1"]
+    assert_error(agent_client.get(CONTACTS, {"has_calls": "maybe"}), 400)

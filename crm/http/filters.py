@@ -4,6 +4,7 @@ import django_filters
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 
+from crm.text import text_is_storable
 from crm.timestamps import timestamp_parse
 
 
@@ -18,6 +19,21 @@ class TimestampFormField(forms.DateTimeField):
             return timestamp_parse(value)
         except ValueError as exc:
             raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class TextFormField(forms.CharField):
+    """A filter's text: what a text column cannot hold (NUL) is a 400, not a database error."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not text_is_storable(value):
+            raise forms.ValidationError(
+                "Contains characters that cannot be stored.", code="invalid"
+            )
+
+
+class TextFilter(django_filters.CharFilter):
+    field_class = TextFormField
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):

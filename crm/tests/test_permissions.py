@@ -41,6 +41,7 @@ MATRIX = [
     ("contact-list", "get", "/api/v1/contacts", None, ALL),
     ("contact-list", "post", "/api/v1/contacts", {}, WRITERS),
     ("contact-search", "get", "/api/v1/contacts/search?q=a", None, ALL),
+    ("contact-lookup", "get", "/api/v1/contacts/lookup?phone={contact_phone}", None, ALL),
     ("contact-detail", "get", "/api/v1/contacts/{contact}", None, ALL),
     ("contact-detail", "put", "/api/v1/contacts/{contact}", {}, EDITORS),
     ("contact-detail", "patch", "/api/v1/contacts/{contact}", {"name": "n"}, EDITORS),
@@ -93,7 +94,13 @@ def world():
     call = make_call(user=owner, phone=contact.phone_normalized)
     record = SyncRecord.objects.create(user=manager, device_ref="m-phone")
     target = UserFactory(role=Role.AGENT)
-    return {"contact": contact.id, "call": call.id, "record": record.id, "user": target.id}
+    return {
+        "contact": contact.id,
+        "contact_phone": contact.phone_normalized.replace("+", "%2B"),
+        "call": call.id,
+        "record": record.id,
+        "user": target.id,
+    }
 
 
 def _client(role):
