@@ -1,12 +1,12 @@
 """Contact reads. Querysets leave here with their joins applied."""
 
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Substr
 
 from contacts.models import Contact
 from contacts.text import search_key
-from crm.db.timefmt import IsoUtc, iso_columns, iso_text
+from crm.db.timefmt import iso_columns, iso_text
 from crm.phones import phone_digits
 from crm.timestamps import iso_utc
 
@@ -69,11 +69,15 @@ def contact_to_dict(contact: Contact) -> dict:
     return contact_row_to_dict(row)
 
 
+def _calls_model():
+    """The calls, reached through the relation they declare on contacts (CallLog.contact,
+    related_name "calls"): the contacts app imports nothing of the calls app, above it."""
+    return Contact._meta.get_field("calls").related_model
+
+
 def _calls():
-    """The calls of a contact, reached through the relation the calls declare on contacts
-    (CallLog.contact, related_name "calls"): the contacts app imports nothing of the calls app,
-    which sits above it."""
-    return Contact._meta.get_field("calls").related_model.objects.filter(contact=OuterRef("pk"))
+    """The calls of the contact of an outer query."""
+    return _calls_model().objects.filter(contact=OuterRef("pk"))
 
 
 def contacts_with_calls(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
@@ -85,14 +89,30 @@ def contacts_with_calls(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
     return queryset.annotate(call_count=Coalesce(Subquery(count), 0), last_call_at=Subquery(last))
 
 
-def contact_rows_with_calls(queryset: QuerySet[Contact]) -> QuerySet:
-    """contact_rows with call_count and last_call_at (REST list pages)."""
-    return contacts_with_calls(queryset).values(
-        *CONTACT_FIELDS,
-        "call_count",
-        **iso_columns(*_AS_TEXT),
-        last_call_at_iso=IsoUtc("last_call_at"),
+def contact_call_summaries(contact_ids) -> dict:
+    """``call_count`` and ``last_call_at`` (as text) of a page of contacts: one grouped query on
+    the calls' (contact, started_at) index. Cheaper than a subquery per row: list pages ask
+    once for their 50 ids."""
+    rows = (
+        _calls_model()
+        .objects.filter(contact_id__in=contact_ids)
+        .order_by()
+        .values("contact_id")
+        .annotate(n=Count("*"), last=Max("started_at"))
     )
+    return {
+        row["contact_id"]: {"call_count": row["n"], "last_call_at_iso": iso_utc(row["last"])}
+        for row in rows
+    }
+
+
+NO_CALLS = {"call_count": 0, "last_call_at_iso": None}
+
+
+def contact_rows_summed(rows: list[dict]) -> list[dict]:
+    """contact_rows of a list page, each with its calls summed up (contact_call_summaries)."""
+    summaries = contact_call_summaries([row["id"] for row in rows]) if rows else {}
+    return [{**row, **summaries.get(row["id"], NO_CALLS)} for row in rows]
 
 
 def contact_with_calls(pk) -> Contact:

@@ -13,7 +13,8 @@ from contacts.permissions import ContactObjectPermission
 from contacts.selectors import (
     contact_list,
     contact_row_to_dict,
-    contact_rows_with_calls,
+    contact_rows,
+    contact_rows_summed,
     contact_to_dict,
     contact_with_calls,
     contacts_with_calls,
@@ -47,9 +48,9 @@ class ContactViewSet(
 
     def list(self, request, *args, **kwargs):
         # Rows, not model instances: a page of 1,000 renders several times faster.
-        rows = contact_rows_with_calls(self.filter_queryset(self.get_queryset()))
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response([contact_row_to_dict(row) for row in page])
+        page = self.paginate_queryset(contact_rows(self.filter_queryset(self.get_queryset())))
+        rows = contact_rows_summed(list(page))  # one more query: the page's calls summed up
+        return self.get_paginated_response([contact_row_to_dict(row) for row in rows])
 
     def get_object(self):
         # A non-UUID id is simply "not found", never a database error.
