@@ -11,7 +11,7 @@ from contacts.services import (
     TAGS_MAX,
 )
 from crm.http.fields import StrictCharField, TimestampField
-from crm.phones import MAX_RAW_LENGTH
+from crm.phones import MAX_RAW_LENGTH, InvalidPhone, phone_normalize
 
 
 class ContactSerializer(serializers.Serializer):
@@ -140,3 +140,10 @@ class ContactUpdateSerializer(TagEditsSerializer, ContactDetailsSerializer):
 
 class ContactLookupSerializer(serializers.Serializer):
     phone = StrictCharField(max_length=MAX_RAW_LENGTH, help_text="A number in any format.")
+
+    def validate_phone(self, value: str) -> str:
+        """The number as E.164, normalised like every input (crm.phones)."""
+        try:
+            return phone_normalize(value)
+        except InvalidPhone as exc:
+            raise serializers.ValidationError(str(exc)) from None

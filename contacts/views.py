@@ -3,7 +3,6 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import ReadOnlyForViewers
@@ -27,7 +26,6 @@ from contacts.serializers import (
     ContactWriteResultSerializer,
 )
 from crm.http.routers import UUID_PATTERN
-from crm.phones import InvalidPhone, phone_normalize
 
 
 class ContactViewSet(
@@ -107,10 +105,7 @@ class ContactViewSet(
     def lookup(self, request):
         query = ContactLookupSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        try:
-            number = phone_normalize(query.validated_data["phone"])
-        except InvalidPhone as exc:
-            raise ValidationError({"phone": [str(exc)]}) from None
+        number = query.validated_data["phone"]
         # One query, on the live-number unique index (with the calls' subqueries).
         contact = contacts_with_calls(contact_list()).filter(phone_normalized=number).first()
         if contact is None:
