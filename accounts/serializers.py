@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Role, User
+from crm.http.fields import StrictBooleanField
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -51,7 +52,7 @@ class UserCreateSerializer(serializers.Serializer):
 class UserUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
     password = serializers.CharField(
         write_only=True, required=False, max_length=128, trim_whitespace=False
     )

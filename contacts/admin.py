@@ -366,10 +366,11 @@ class ContactAdmin(ImportExportModelAdmin):
                 ),
                 messages.ERROR,
             )
-        except VersionConflict:
+        except VersionConflict as exc:
             self.message_user(
                 request,
-                "Not saved: someone changed this contact after you opened it. "
+                "Not saved: someone changed this contact's "
+                f"{', '.join(exc.conflicting_fields)} after you opened it. "
                 "Here is the current version; make your change again.",
                 messages.ERROR,
             )

@@ -5,7 +5,7 @@ from crm.http.errors import ApiError
 
 class ContactErrorCode(StrEnum):
     DUPLICATE_PHONE = "duplicate_phone"
-    VERSION_CONFLICT = "version_conflict"
+    CONFLICT = "conflict"
     CONTACT_DELETED = "contact_deleted"
     INVALID_ROWS = "invalid_rows"
 
@@ -47,14 +47,23 @@ class DuplicatePhone(ApiError):
 
 
 class VersionConflict(ApiError):
-    def __init__(self, current):
+    """A stale edit touched fields someone else changed after its base_version: ``details``
+    name them and hold the server's row."""
+
+    def __init__(self, current, conflicting_fields: list[str], contact_data: dict):
+        fields = ", ".join(conflicting_fields)
         super().__init__(
-            code=ContactErrorCode.VERSION_CONFLICT,
-            message="The contact changed on the server since base_version.",
+            code=ContactErrorCode.CONFLICT,
+            message=f"Changed on the server since base_version: {fields}.",
             status_code=409,
-            details={"version": current.version},
+            details={
+                "conflicting_fields": conflicting_fields,
+                "contact": contact_data,
+                "version": current.version,
+            },
         )
         self.current = current
+        self.conflicting_fields = conflicting_fields
 
 
 class ContactGone(ApiError):

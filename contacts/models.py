@@ -4,11 +4,12 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import JSONField, Q, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
-class LiveContactManager(models.Manager):
+class LiveManager(models.Manager):
     def get_queryset(self):
         return super().get_queryset().filter(deleted_at__isnull=True)
 
@@ -41,9 +42,24 @@ class Contact(models.Model):
         models.CharField(max_length=50), blank=True, default=list, db_default=Value([]),
         editable=False,
     )  # fmt: skip
+    # Values of the custom fields (ContactField.key -> value) whose definitions are active, and
+    # apart, the values of deactivated ones: kept, never shown (contacts/custom_fields.py).
+    custom_fields = models.JSONField(blank=True, default=dict, db_default=Value({}, JSONField()))
+    custom_fields_hidden = models.JSONField(
+        default=dict, db_default=Value({}, JSONField()), editable=False
+    )
+    # The ids of the lists it belongs to: a copy of its ListMembership rows, kept by the list
+    # services in the same transaction, so that feeds and filters read one column.
+    lists = ArrayField(
+        models.UUIDField(), blank=True, default=list, db_default=Value([]), editable=False
+    )
+    # Which fields changed at which version, for field-level merge (contacts/merge.py).
+    field_versions = models.JSONField(
+        default=dict, db_default=Value({}, JSONField()), editable=False
+    )
 
     objects = models.Manager()
-    live = LiveContactManager()
+    live = LiveManager()
 
     class Meta:
         ordering = ["name_search", "id"]
@@ -66,7 +82,149 @@ class Contact(models.Model):
             GinIndex(
                 fields=["tags_key"], name="contact_tags_idx", condition=Q(deleted_at__isnull=True)
             ),
+            GinIndex(
+                fields=["lists"], name="contact_lists_idx", condition=Q(deleted_at__isnull=True)
+            ),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.phone_normalized})"
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    BOOL = "bool"
+    CHOICE = "choice"
+
+
+class ContactField(models.Model):
+    """An admin-defined custom field of contacts. Deleting one deactivates it: its values stay
+    (in Contact.custom_fields_hidden) and come back if it is activated again."""
+
+    key = models.SlugField(max_length=50, primary_key=True, help_text="Immutable.")
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=FieldType.choices)
+    choices = ArrayField(models.CharField(max_length=100), blank=True, default=list)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = "custom field"
+
+    def __str__(self):
+        return f"{self.label} ({self.key})"
+
+
+class ContactList(models.Model):
+    """A named list of contacts (a campaign, a territory). Phones keep lists: they have
+    versions and tombstones like contacts (the lists feed)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contact_lists"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.BigIntegerField(default=0, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = models.Manager()
+    live = LiveManager()
+
+    class Meta:
+        ordering = [Lower("name"), "id"]
+        verbose_name = "contact list"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), condition=Q(deleted_at__isnull=True), name="list_name_unique_live"
+            )
+        ]
+        indexes = [models.Index(fields=["version", "id"], name="list_feed_idx")]
+
+    def __str__(self):
+        return self.name
+
+
+class ListMembership(models.Model):
+    """A contact on a list: who put it there, and when. Contact.lists mirrors these rows."""
+
+    id = models.BigAutoField(primary_key=True)
+    list = models.ForeignKey(ContactList, on_delete=models.CASCADE, related_name="memberships")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["list", "contact"], name="membership_unique")
+        ]
+        indexes = [models.Index(fields=["contact"], name="membership_contact_idx")]
+
+    def __str__(self):
+        return f"{self.contact_id} on {self.list_id}"
+
+
+class BulkAction(models.TextChoices):
+    ADD_TAGS = "add_tags"
+    REMOVE_TAGS = "remove_tags"
+    ADD_TO_LIST = "add_to_list"
+    REMOVE_FROM_LIST = "remove_from_list"
+    DELETE = "delete"
+    SET_OWNER = "set_owner"
+
+
+class BulkOperation(models.Model):
+    """One POST /contacts/bulk: what it was asked, what it did, and (once undone) what the
+    undo did."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    action = models.CharField(max_length=20, choices=BulkAction.choices)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    processed = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    undo_result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "bulk operation"
+
+    def __str__(self):
+        return f"{self.action} of {self.succeeded} contact(s)"
+
+
+class BulkChange(models.Model):
+    """One contact a bulk operation changed: its values before, and the version the operation
+    gave it (a contact whose version moved on since was changed again: undo leaves it)."""
+
+    id = models.BigAutoField(primary_key=True)
+    operation = models.ForeignKey(BulkOperation, on_delete=models.CASCADE, related_name="changes")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    before = models.JSONField(default=dict)
+    version = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["operation", "contact"], name="bulkchange_op_idx")]
+
+    def __str__(self):
+        return f"{self.contact_id} in {self.operation_id}"

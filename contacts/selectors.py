@@ -17,7 +17,8 @@ CONTACT_FIELDS = (
     *(
         f.attname
         for f in Contact._meta.concrete_fields
-        if f.attname not in {"name_search", "tags_key", *_AS_TEXT}
+        if f.attname
+        not in {"name_search", "tags_key", "custom_fields_hidden", "field_versions", *_AS_TEXT}
     ),
     "created_by__name",
 )
@@ -43,6 +44,8 @@ def contact_row_to_dict(row: dict) -> dict:
         "title": row["title"],
         "notes": row["notes"],
         "tags": row["tags"],
+        "custom_fields": row["custom_fields"],
+        "lists": [str(pk) for pk in row["lists"]],
         "created_by": str(row["created_by_id"]),
         "created_by_name": row["created_by__name"],
         "created_at": iso_text(row["created_at_iso"]),

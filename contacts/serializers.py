@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contacts.custom_fields import KEY_PATTERN
+from contacts.models import FieldType
 from contacts.selectors import contact_to_dict
 from contacts.services import (
     EMAIL_MAX_LENGTH,
@@ -10,7 +12,7 @@ from contacts.services import (
     TAG_MAX_LENGTH,
     TAGS_MAX,
 )
-from crm.http.fields import StrictCharField, TimestampField
+from crm.http.fields import StrictBooleanField, StrictCharField, TimestampField
 from crm.phones import MAX_RAW_LENGTH, InvalidPhone, phone_normalize
 
 
@@ -26,6 +28,12 @@ class ContactSerializer(serializers.Serializer):
     title = serializers.CharField(read_only=True)
     notes = serializers.CharField(read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    custom_fields = serializers.DictField(
+        read_only=True, help_text="Custom field key -> value, for the active definitions."
+    )
+    lists = serializers.ListField(
+        child=serializers.UUIDField(), read_only=True, help_text="The lists it belongs to."
+    )
     created_by = serializers.UUIDField(read_only=True)
     created_by_name = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -113,6 +121,13 @@ class ContactDetailsSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=NOTES_MAX_LENGTH, trim_whitespace=False
     )
     tags = TagsField(required=False, help_text="Replaces the contact's tags.")
+    custom_fields = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        required=False,
+        help_text="Custom field key -> value (text, number, date as YYYY-MM-DD, bool, or one of "
+        "the choices). Only the keys named change; null clears one. An unknown or inactive key "
+        "or a bad value is a field error under custom_fields.<key>.",
+    )
 
 
 class ContactCreateSerializer(ContactDetailsSerializer):
@@ -134,7 +149,9 @@ class ContactUpdateSerializer(TagEditsSerializer, ContactDetailsSerializer):
     base_version = serializers.IntegerField(
         required=False,
         min_value=0,
-        help_text="Optional optimistic lock: 409 version_conflict if the contact changed since.",
+        help_text="The version the edit was made against. If the contact changed since, the "
+        "edit is still applied unless a field it changes was changed after it: then 409 "
+        "conflict with details.conflicting_fields and details.contact.",
     )
 
 
@@ -147,3 +164,34 @@ class ContactLookupSerializer(serializers.Serializer):
             return phone_normalize(value)
         except InvalidPhone as exc:
             raise serializers.ValidationError(str(exc)) from None
+
+
+class ContactFieldSerializer(serializers.Serializer):
+    """A custom field definition (contacts/custom_fields.py checks what is written)."""
+
+    key = serializers.RegexField(
+        KEY_PATTERN.pattern,
+        max_length=50,
+        help_text="A lower-case letter, then lower-case letters, digits or _; immutable.",
+    )
+    label = StrictCharField(max_length=100)
+    type = serializers.ChoiceField(choices=[t.value for t in FieldType])
+    choices = serializers.ListField(
+        child=StrictCharField(max_length=100), required=False, max_length=200,
+        help_text="The values of a choice field (unique without regard to case).",
+    )  # fmt: skip
+    active = StrictBooleanField(
+        required=False, default=True, help_text="Inactive: values are kept but not shown."
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class ContactFieldUpdateSerializer(serializers.Serializer):
+    label = StrictCharField(max_length=100, required=False)
+    choices = serializers.ListField(
+        child=StrictCharField(max_length=100), required=False, max_length=200
+    )
+    active = StrictBooleanField(required=False)
+    key = serializers.CharField(required=False, help_text="Immutable: must be the field's own.")
+    type = serializers.CharField(required=False, help_text="Immutable: must be the field's own.")

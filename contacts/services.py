@@ -13,6 +13,12 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
+from contacts.custom_fields import (
+    Definitions,
+    custom_fields_active,
+    custom_values_clean,
+    custom_values_merged,
+)
 from contacts.errors import (
     ContactBatchInvalid,
     ContactGone,
@@ -20,6 +26,7 @@ from contacts.errors import (
     DuplicatePhone,
     VersionConflict,
 )
+from contacts.merge import field_versions_stamped, fields_changed_since
 from contacts.models import Contact
 from contacts.rules import Decision, older_wins
 from contacts.selectors import contact_to_dict
@@ -57,6 +64,7 @@ class ContactInput:
     title: str | None = None
     notes: str | None = None
     tags: list[str] | None = None
+    custom_fields: dict | None = None
 
 
 # The contact's descriptive fields beyond name and number: optional text, "" when not known.
@@ -85,6 +93,10 @@ class ContactRecord:
     notes: str
     tags: list[str]
     tags_key: list[str]
+    custom_fields: dict
+    custom_fields_hidden: dict
+    lists: list[uuid.UUID]
+    field_versions: dict
 
     def __str__(self) -> str:  # Contact.__str__ without the instance
         return f"{self.name} ({self.phone_normalized})"
@@ -109,6 +121,7 @@ class _Clean:
     title: str = ""
     notes: str = ""
     tags: tuple[str, ...] = ()
+    custom_fields: dict | None = None
 
 
 class ContactOutcome:
@@ -297,7 +310,10 @@ def contact_clean_created_at(value: datetime | None, *, now: datetime) -> dateti
 
 
 def _validate(
-    item: ContactInput, now: datetime, numbers: Mapping[str, str] | None = None
+    item: ContactInput,
+    now: datetime,
+    numbers: Mapping[str, str] | None = None,
+    definitions: Definitions | None = None,
 ) -> tuple[dict, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     clean = {}
@@ -321,7 +337,18 @@ def _validate(
             clean["tags"] = tuple(contact_clean_tags(item.tags))
         except ValueError as exc:
             errors["tags"] = [str(exc)]
+    if item.custom_fields is not None:
+        values, field_errors = custom_values_clean(item.custom_fields, definitions or {})
+        clean["custom_fields"] = custom_values_merged({}, values)
+        errors.update(field_errors)
     return clean, errors
+
+
+def _definitions_for(items: list[ContactInput]) -> Definitions:
+    """The active custom field definitions, read only if some input has custom fields."""
+    if any(item.custom_fields for item in items):
+        return custom_fields_active()
+    return {}
 
 
 # --- create (single or many): the older record wins ---------------------------------------
@@ -331,11 +358,13 @@ def contacts_validate(items: list[ContactInput]) -> dict[int, dict[str, list[str
     """The checks contacts_upsert starts with, and nothing else: names, numbers and times, by
     index. No database access, no locks; an empty answer means contacts_upsert will accept
     the rows (validity does not depend on the database, and a time can only stop being "in
-    the future"). import_contacts checks a whole file with it before importing any of it."""
+    the future"). import_contacts checks a whole file with it before importing any of it.
+    (Custom fields are checked against the active definitions: one query, if any are named.)"""
     now = timezone.now()
+    definitions = _definitions_for(items)
     errors = {}
     for index, item in enumerate(items):
-        item_errors = _validate(item, now)[1]
+        item_errors = _validate(item, now, definitions=definitions)[1]
         if item_errors:
             errors[index] = item_errors
     return errors
@@ -365,8 +394,9 @@ def contacts_upsert(
     now = timezone.now()
     cleaned: list[_Clean] = []
     errors: dict[int, dict[str, list[str]]] = {}
+    definitions = _definitions_for(items)
     for index, item in enumerate(items):
-        clean, item_errors = _validate(item, now, numbers)
+        clean, item_errors = _validate(item, now, numbers, definitions)
         if item_errors:
             errors[index] = item_errors
         else:
@@ -403,6 +433,7 @@ def contacts_upsert(
             for name in DETAILS
         }
         tags = tags_merged(kept.tags if kept is not None else [], add=clean.tags)
+        custom = {**(kept.custom_fields if kept is not None else {}), **(clean.custom_fields or {})}
         return ContactRecord(
             id=contact_id,
             name=clean.name,
@@ -417,6 +448,10 @@ def contacts_upsert(
             **details,
             tags=tags,
             tags_key=tags_key(tags),
+            custom_fields=custom,
+            custom_fields_hidden=kept.custom_fields_hidden if kept is not None else {},
+            lists=kept.lists if kept is not None else [],
+            field_versions={},  # every field changed at this version (contacts/merge.py)
         )
 
     saved = not dry_run
@@ -436,7 +471,7 @@ def contacts_upsert(
                 "created_at": [current.created_at.isoformat(), clean.created_at.isoformat()],
                 **{
                     name: [getattr(current, name), getattr(record, name)]
-                    for name in (*DETAILS, "tags")
+                    for name in (*DETAILS, "tags", "custom_fields")
                     if getattr(current, name) != getattr(record, name)
                 },
             }
@@ -473,7 +508,7 @@ def contacts_numbers_of(
 
 _REPLACED_FIELDS = [
     "name", "name_search", "created_by", "created_at", "updated_at", "version", *DETAILS,
-    "tags", "tags_key",
+    "tags", "tags_key", "custom_fields", "field_versions",
 ]  # fmt: skip
 
 
@@ -540,6 +575,10 @@ def _lock_for_write(contact_id) -> Contact:
     return contact
 
 
+# What an edit names, as contacts/merge.py names fields: the phone covers both its columns.
+_MERGE_NAME = {"phone_normalized": "phone"}
+
+
 @transaction.atomic
 def contact_update(
     *,
@@ -555,11 +594,17 @@ def contact_update(
     tags: list[str] | None = None,
     tags_add: list[str] | None = None,
     tags_remove: list[str] | None = None,
+    custom_fields: dict | None = None,
 ) -> ContactOutcome:
-    """Edit the fields named (None: not named). A stale ``base_version`` is a conflict unless
-    the edit is already what the server holds (a retried request), which answers the current
-    state unchanged. ``tags`` replaces the tags; ``tags_add`` / ``tags_remove`` change the set
-    the server holds now, and never conflict."""
+    """Edit the fields named (None: not named); ``custom_fields`` names keys one by one (a
+    None value clears one).
+
+    With a stale ``base_version`` the edit is merged field by field (contacts/merge.py): it
+    is applied unless a field it would change was changed by someone else after
+    ``base_version``, which raises VersionConflict naming those fields. An edit that is
+    already what the server holds (a retried request) answers the current state unchanged.
+    ``tags`` replaces the tags; ``tags_add`` / ``tags_remove`` change the set the server holds
+    now, and never conflict."""
     errors: dict[str, list[str]] = {}
     new: dict = {}
     tag_sets = {}
@@ -584,6 +629,10 @@ def contact_update(
             new["phone"] = phone.strip()
         except InvalidPhone as exc:
             errors["phone"] = [str(exc)]
+    custom_edits = {}
+    if custom_fields is not None:
+        custom_edits, field_errors = custom_values_clean(custom_fields, custom_fields_active())
+        errors.update(field_errors)
     if errors:
         raise ContactInvalid(errors)
 
@@ -596,6 +645,8 @@ def contact_update(
         new["tags"] = tags_merged(
             current.tags, add=tag_sets.get("tags_add", ()), remove=tag_sets.get("tags_remove", ())
         )
+    if custom_edits:
+        new["custom_fields"] = custom_values_merged(current.custom_fields, custom_edits)
     changes = {
         key: [getattr(current, key), value]
         for key, value in new.items()
@@ -603,9 +654,22 @@ def contact_update(
     }
     if not changes:
         return ContactOutcome(result=Result.UPDATED, contact=current)
-    merged_only = set(changes) == {"tags"} and "tags" not in tag_sets  # set operations
-    if base_version is not None and base_version < current.version and not merged_only:
-        raise VersionConflict(current)
+    changed = {_MERGE_NAME.get(key, key) for key in changes if key != "custom_fields"}
+    if "custom_fields" in changes:
+        before, after = changes["custom_fields"]
+        changed |= {
+            f"custom_fields.{key}" for key in before.keys() | after.keys()
+            if before.get(key) != after.get(key)
+        }  # fmt: skip
+    # Set operations on the tags merge with anything; replacing them is an edit like any other.
+    merged_freely = {"tags"} if "tags" not in tag_sets else set()
+    checked = changed - merged_freely
+    if base_version is not None and base_version < current.version:
+        conflicting = fields_changed_since(
+            current.field_versions, current.version, base_version, checked
+        )
+        if conflicting:
+            raise VersionConflict(current, conflicting, contact_to_dict(current))
 
     new_number = new.get("phone_normalized")
     old_number = current.phone_normalized
@@ -618,6 +682,9 @@ def contact_update(
         )
         if holder is not None:
             raise DuplicatePhone(holder, contact_to_dict(holder))
+    current.field_versions = field_versions_stamped(
+        current.field_versions, current.version, changed, version
+    )
     for key, value in new.items():
         setattr(current, key, value)
     current.tags_key = tags_key(current.tags)
@@ -631,6 +698,11 @@ def contact_update(
     return ContactOutcome(result=Result.UPDATED, contact=current, changes=changes)
 
 
+# A delete with a stale base_version conflicts when any of these changed after it: what the
+# phone's user saw when deciding to delete. List memberships are the office's business.
+_DELETE_CHECKED = ("name", "phone", *DETAILS, "tags", "created_by")
+
+
 @transaction.atomic
 def contact_delete(*, actor, contact: Contact, base_version: int | None = None) -> ContactOutcome:
     """Soft delete: the row stays as a tombstone for the sync feed; its calls keep their link.
@@ -641,7 +713,12 @@ def contact_delete(*, actor, contact: Contact, base_version: int | None = None) 
         return ContactOutcome(result=Result.DELETED, contact=current)
     _check_base_version(base_version, current)
     if base_version is not None and base_version < current.version:
-        raise VersionConflict(current)
+        names = [*_DELETE_CHECKED, *(f"custom_fields.{key}" for key in current.custom_fields)]
+        conflicting = fields_changed_since(
+            current.field_versions, current.version, base_version, names
+        )
+        if conflicting:
+            raise VersionConflict(current, conflicting, contact_to_dict(current))
     current.deleted_at = current.updated_at = timezone.now()
     current.version = version
     current.save(update_fields=["deleted_at", "updated_at", "version"])

@@ -1,9 +1,10 @@
 from django.urls import include, path
 
-from contacts.views import ContactViewSet
+from contacts.views import ContactFieldViewSet, ContactViewSet
 from crm.http.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("contacts", ContactViewSet, basename="contact")
+router.register("contact-fields", ContactFieldViewSet, basename="contact-field")
 
 urlpatterns = [path("", include(router.urls))]

@@ -3,11 +3,14 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.permissions import ReadOnlyForViewers
-from contacts import services
+from accounts.permissions import IsAdminRole, ReadOnlyForViewers
+from contacts import custom_fields, services
+from contacts.errors import ContactInvalid
 from contacts.filters import ContactFilter, ContactSearchFilter
+from contacts.models import ContactField
 from contacts.permissions import ContactObjectPermission
 from contacts.selectors import (
     contact_list,
@@ -20,6 +23,8 @@ from contacts.selectors import (
 )
 from contacts.serializers import (
     ContactCreateSerializer,
+    ContactFieldSerializer,
+    ContactFieldUpdateSerializer,
     ContactLookupSerializer,
     ContactUpdateSerializer,
     ContactWithCallsSerializer,
@@ -111,3 +116,50 @@ class ContactViewSet(
         if contact is None:
             raise Http404
         return Response(contact_to_dict(contact))
+
+
+class ContactFieldViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Custom field definitions: everyone reads them (a form needs them); admins define."""
+
+    serializer_class = ContactFieldSerializer
+    lookup_field = "key"
+    lookup_value_regex = "[a-z][a-z0-9_]{0,49}"
+    filterset_class = None
+
+    def get_permissions(self):
+        if self.request.method in SAFE_METHODS:
+            return [IsAuthenticated()]
+        return [IsAdminRole()]
+
+    def get_queryset(self):
+        return ContactField.objects.order_by("key")
+
+    def create(self, request, *args, **kwargs):
+        serializer = ContactFieldSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        field = custom_fields.custom_field_create(actor=request.user, **serializer.validated_data)
+        return Response(ContactFieldSerializer(field).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ContactFieldUpdateSerializer, responses={200: ContactFieldSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        field = self.get_object()
+        serializer = ContactFieldUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        edits = dict(serializer.validated_data)
+        immutable = {
+            name: ["Cannot be changed."]
+            for name in ("key", "type")
+            if name in edits and edits.pop(name) != getattr(field, name)
+        }
+        if immutable:
+            raise ContactInvalid(immutable)
+        field = custom_fields.custom_field_update(actor=request.user, field=field, **edits)
+        return Response(ContactFieldSerializer(field).data)
+
+    def perform_destroy(self, instance):
+        custom_fields.custom_field_deactivate(actor=self.request.user, field=instance)

@@ -82,6 +82,7 @@ def _push_new_contact(*, user, item: dict):
             phone=item.get("phone"),
             created_at=created_at,
             tags=item.get("tags"),
+            custom_fields=item.get("custom_fields"),
             **{name: item.get(name) for name in contact_services.DETAILS},
         ),
     )
@@ -93,13 +94,14 @@ def _push_change(*, user, item: dict, contact: Contact, base_version: int):
             actor=user, contact=contact, base_version=base_version
         )
     if contact.deleted_at is not None:
-        raise contact_services.VersionConflict(contact)
+        raise contact_services.ContactGone(contact)
     return contact_services.contact_update(
         actor=user,
         contact=contact,
         name=item.get("name"),
         phone=item.get("phone"),
         base_version=base_version,
+        custom_fields=item.get("custom_fields"),
         **{name: item.get(name) for name in (*contact_services.DETAILS, *TAG_FIELDS)},
     )
 
@@ -127,9 +129,11 @@ def _push_contact(*, user, index: int, item) -> tuple[dict, Contact | None]:
                 return _error(index, item, {"id": [message]}), None
             outcome = _push_change(user=user, item=item, contact=contact, base_version=base_version)
     except contact_services.VersionConflict as exc:
-        return _result(index, item, "conflict", id=str(exc.current.pk)), exc.current
-    except contact_services.ContactGone as exc:  # deleted since this request read it
-        return _result(index, item, "conflict", id=str(exc.contact.pk)), exc.contact
+        conflict = {"id": str(exc.current.pk), "conflicting_fields": exc.conflicting_fields}
+        return _result(index, item, "conflict", **conflict), exc.current
+    except contact_services.ContactGone as exc:  # deleted on the server
+        conflict = {"id": str(exc.contact.pk), "conflicting_fields": ["deleted"]}
+        return _result(index, item, "conflict", **conflict), exc.contact
     except contact_services.DuplicatePhone as exc:
         errors = {"phone": [str(exc.detail)], "contact": [str(exc.existing.pk)]}
         return _error(index, item, errors), None

@@ -21,6 +21,8 @@ CONTACT_KEYS = {
     "title",
     "notes",
     "tags",
+    "custom_fields",
+    "lists",
     "created_by",
     "created_by_name",
     "created_at",
@@ -177,17 +179,20 @@ def test_changing_the_phone_to_a_taken_number_is_409_with_that_contact(agent_cli
     assert error["details"]["contact"]["phone_normalized"] == "+12022345678"
 
 
-def test_a_stale_base_version_is_409(agent_client, agent):
+def test_a_stale_edit_of_a_field_changed_since_is_409(agent_client, agent):
     contact = make_contact(actor=agent)
     base = contact.version
     agent_client.patch(f"{CONTACTS}/{contact.id}", {"name": "One"}, format="json")
-    assert_error(
+    error = assert_error(
         agent_client.patch(
             f"{CONTACTS}/{contact.id}", {"name": "Two", "base_version": base}, format="json"
         ),
         409,
-        "version_conflict",
+        "conflict",
     )
+    assert error["details"]["conflicting_fields"] == ["name"]
+    assert error["details"]["contact"]["name"] == "One"  # the server's row
+    assert error["details"]["contact"]["version"] > base
 
 
 def test_delete_is_soft(agent_client, agent):

@@ -216,7 +216,8 @@ def test_tags_add_and_remove_never_conflict(agent_client, agent):
     assert merged.json()["name"] == "Renamed"
     # Replacing the whole list with a stale version is an edit like any other: a conflict.
     replaced = agent_client.patch(url, {"tags": ["z"], "base_version": stale}, format="json")
-    assert_error(replaced, 409, "version_conflict")
+    error = assert_error(replaced, 409, "conflict")
+    assert error["details"]["conflicting_fields"] == ["tags"]  # the tags_add above changed them
     gone = agent_client.patch(url, {"tags_remove": ["A"]}, format="json").json()
     assert gone["tags"] == ["b"]
 

@@ -24,7 +24,7 @@ ERROR_SCHEMA = {
                 "code": {
                     "type": "string",
                     "description": "Machine-readable, e.g. validation_error, not_found, "
-                    "duplicate_phone, version_conflict, invalid_cursor, cursor_expired.",
+                    "duplicate_phone, conflict, invalid_cursor, cursor_expired.",
                 },
                 "message": {"type": "string", "description": "For people."},
                 "details": {

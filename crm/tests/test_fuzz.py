@@ -48,6 +48,8 @@ RULES_BEYOND_SCHEMA = {
     ("PUT", "/api/v1/contacts/{id}"): {RULE},
     ("PATCH", "/api/v1/contacts/{id}"): {RULE},
     ("POST", "/api/v1/users"): {RULE},
+    ("POST", "/api/v1/contact-fields"): {RULE},  # a free key; choices only for a choice field
+    ("PATCH", "/api/v1/contact-fields/{key}"): {RULE},  # key and type are immutable
     ("PATCH", "/api/v1/users/{id}"): {RULE},
     ("POST", "/api/v1/auth/login"): {RULE},
     ("POST", "/api/v1/auth/refresh"): {RULE},  # a token of blanks is no token

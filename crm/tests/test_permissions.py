@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
 from calls.tests.factories import make_call
+from contacts.models import ContactField
 from contacts.tests.factories import make_contact
 from crm.tests.helpers import assert_error
 from syncaudit.models import SyncRecord
@@ -47,6 +48,11 @@ MATRIX = [
     ("contact-detail", "patch", "/api/v1/contacts/{contact}", {"name": "n"}, EDITORS),
     ("contact-detail", "delete", "/api/v1/contacts/{contact}", None, EDITORS),
     ("contact-calls", "get", "/api/v1/contacts/{contact}/calls", None, ALL),
+    ("contact-field-list", "get", "/api/v1/contact-fields", None, ALL),
+    ("contact-field-list", "post", "/api/v1/contact-fields", {}, ADMINS),
+    ("contact-field-detail", "get", "/api/v1/contact-fields/{field}", None, ALL),
+    ("contact-field-detail", "patch", "/api/v1/contact-fields/{field}", {"label": "L"}, ADMINS),
+    ("contact-field-detail", "delete", "/api/v1/contact-fields/{field}", None, ADMINS),
     ("call-list", "get", "/api/v1/calls", None, ALL),
     ("call-list", "post", "/api/v1/calls", [], WRITERS),
     ("call-detail", "get", "/api/v1/calls/{call}", None, ALL),
@@ -94,7 +100,9 @@ def world():
     call = make_call(user=owner, phone=contact.phone_normalized)
     record = SyncRecord.objects.create(user=manager, device_ref="m-phone")
     target = UserFactory(role=Role.AGENT)
+    field = ContactField.objects.create(key="budget", label="Budget", type="number")
     return {
+        "field": field.key,
         "contact": contact.id,
         "contact_phone": contact.phone_normalized.replace("+", "%2B"),
         "call": call.id,

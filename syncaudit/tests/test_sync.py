@@ -320,4 +320,5 @@ def test_conflicts_echo_the_client_id(agent_client, agent):
         "result": "conflict",
         "client_id": "L9",
         "id": str(contact.id),
+        "conflicting_fields": ["name"],
     }
