@@ -49,12 +49,18 @@ class ContactFilter(FilterSet):
         choices=[("true", "true"), ("false", "false")], method="filter_has_calls",
         help_text="true: contacts with at least one call; false: without.",
     )  # fmt: skip
+    list = django_filters.UUIDFilter(
+        method="filter_list", help_text="Contacts on this contact list (its id)."
+    )
     created_by = django_filters.UUIDFilter(field_name="created_by_id")
     updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Contact
-        fields = ["search", "tag", "company", "has_calls", "created_by", "updated_since"]
+        fields = ["search", "tag", "list", "company", "has_calls", "created_by", "updated_since"]
+
+    def filter_list(self, queryset, name, value):
+        return queryset.filter(lists__contains=[value]) if value else queryset
 
     def filter_search(self, queryset, name, value):
         return contact_search(queryset, value)
@@ -69,4 +75,6 @@ class ContactSearchFilter(ContactFilter):
     q = django_filters.CharFilter(method="filter_search", max_length=100)
 
     class Meta(ContactFilter.Meta):
-        fields = ["q", "search", "tag", "company", "has_calls", "created_by", "updated_since"]
+        fields = [
+            "q", "search", "tag", "list", "company", "has_calls", "created_by", "updated_since",
+        ]  # fmt: skip

@@ -2,9 +2,9 @@
 
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Substr
+from django.db.models.functions import Coalesce, Lower, Substr
 
-from contacts.models import Contact
+from contacts.models import Contact, ContactList, ListMembership
 from contacts.text import search_key
 from crm.db.timefmt import iso_columns, iso_text
 from crm.phones import phone_digits
@@ -152,3 +152,58 @@ def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
             .order_by("-similarity", "name_search", "id")
         )
     return queryset.filter(condition)
+
+
+# --- contact lists ---------------------------------------------------------------------------
+
+LIST_FIELDS = ("id", "name", "description", "created_by_id", "created_at", "updated_at")
+
+
+def list_list() -> QuerySet[ContactList]:
+    return ContactList.live.order_by(Lower("name"), "id")
+
+
+def list_rows(queryset: QuerySet[ContactList]) -> QuerySet:
+    """Plain rows for list pages and the lists feed (rendered by list_row_to_dict)."""
+    return queryset.values("id", "name", "description", "created_by_id", "created_at",
+                           "updated_at", "version", "deleted_at")  # fmt: skip
+
+
+def list_row_to_dict(row: dict) -> dict:
+    """A list as the feed carries it; REST answers add ``contact_count`` (list_counts)."""
+    if row["deleted_at"] is not None:
+        return {"id": str(row["id"]), "deleted": True, "version": row["version"]}
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "description": row["description"],
+        "created_by": str(row["created_by_id"]),
+        "created_at": iso_utc(row["created_at"]),
+        "updated_at": iso_utc(row["updated_at"]),
+        "version": row["version"],
+    }
+
+
+def list_to_dict(contact_list: ContactList, contact_count: int | None = None) -> dict:
+    row = {name: getattr(contact_list, name) for name in (*LIST_FIELDS, "version", "deleted_at")}
+    answer = list_row_to_dict(row)
+    if contact_count is None:
+        contact_count = list_counts([contact_list.pk]).get(contact_list.pk, 0)
+    return {**answer, "contact_count": contact_count}
+
+
+def list_counts(list_ids) -> dict:
+    """Live members of each list: one grouped query for a page of lists (the membership's
+    (list, contact) index, joined to the live contacts)."""
+    rows = (
+        ListMembership.objects.filter(list_id__in=list_ids, contact__deleted_at__isnull=True)
+        .order_by()
+        .values("list_id")
+        .annotate(n=Count("*"))
+    )
+    return {row["list_id"]: row["n"] for row in rows}
+
+
+def list_contacts(list_id) -> QuerySet[Contact]:
+    """The live contacts on a list, as /contacts orders them (the GIN index on lists)."""
+    return contact_list().filter(lists__contains=[list_id])

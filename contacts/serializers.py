@@ -195,3 +195,46 @@ class ContactFieldUpdateSerializer(serializers.Serializer):
     active = StrictBooleanField(required=False)
     key = serializers.CharField(required=False, help_text="Immutable: must be the field's own.")
     type = serializers.CharField(required=False, help_text="Immutable: must be the field's own.")
+
+
+class ContactListFeedSerializer(serializers.Serializer):
+    """A contact list as the lists feed carries it."""
+
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    created_by = serializers.UUIDField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+
+
+class ContactListSerializer(ContactListFeedSerializer):
+    """A contact list as REST answers it: with its live members counted."""
+
+    contact_count = serializers.IntegerField(read_only=True)
+
+
+class ContactListWriteSerializer(serializers.Serializer):
+    name = StrictCharField(
+        max_length=200, help_text="Unique without regard to case; one line of 1-200 characters."
+    )
+    description = StrictCharField(
+        required=False, allow_blank=True, max_length=2000, trim_whitespace=False
+    )
+
+
+class ContactIdsSerializer(serializers.Serializer):
+    contact_ids = serializers.ListField(
+        child=serializers.UUIDField(), max_length=10_000,
+        help_text="At most 10,000 contact ids.",
+    )  # fmt: skip
+
+
+class MembersAddedSerializer(serializers.Serializer):
+    added = serializers.IntegerField(help_text="Put on the list by this request.")
+    already = serializers.IntegerField(help_text="On the list before.")
+
+
+class MembersRemovedSerializer(serializers.Serializer):
+    removed = serializers.IntegerField()

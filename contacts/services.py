@@ -213,7 +213,7 @@ NOTES_MAX_LENGTH = 10_000
 _NOTE_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def _text(value, *, max_length: int, multiline: bool = False) -> str:
+def text_clean(value, *, max_length: int, multiline: bool = False) -> str:
     if not isinstance(value, str):
         raise ValueError("Must be a string.")
     value = value.strip()
@@ -229,7 +229,7 @@ def _text(value, *, max_length: int, multiline: bool = False) -> str:
 
 def contact_clean_email(value) -> str:
     """An address or nothing; stored lower-case (addresses are compared without case)."""
-    value = _text(value, max_length=EMAIL_MAX_LENGTH).lower()
+    value = text_clean(value, max_length=EMAIL_MAX_LENGTH).lower()
     if value:
         try:
             validate_email(value)
@@ -240,9 +240,9 @@ def contact_clean_email(value) -> str:
 
 _DETAIL_CLEANERS = {
     "email": contact_clean_email,
-    "company": lambda value: _text(value, max_length=LINE_MAX_LENGTH),
-    "title": lambda value: _text(value, max_length=LINE_MAX_LENGTH),
-    "notes": lambda value: _text(value, max_length=NOTES_MAX_LENGTH, multiline=True),
+    "company": lambda value: text_clean(value, max_length=LINE_MAX_LENGTH),
+    "title": lambda value: text_clean(value, max_length=LINE_MAX_LENGTH),
+    "notes": lambda value: text_clean(value, max_length=NOTES_MAX_LENGTH, multiline=True),
 }
 
 
@@ -277,7 +277,7 @@ def contact_clean_tags(value) -> list[str]:
     tags, seen = [], set()
     for raw in value:
         try:
-            tag = _text(raw, max_length=TAG_MAX_LENGTH)
+            tag = text_clean(raw, max_length=TAG_MAX_LENGTH)
         except ValueError as exc:
             raise ValueError(f"{raw!r}: {exc}") from None
         if not tag:

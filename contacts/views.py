@@ -6,8 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.permissions import IsAdminRole, ReadOnlyForViewers
-from contacts import custom_fields, services
+from accounts.permissions import IsAdminRole, IsManagerOrAdmin, ReadOnlyForViewers
+from contacts import custom_fields, lists, services
 from contacts.errors import ContactInvalid
 from contacts.filters import ContactFilter, ContactSearchFilter
 from contacts.models import ContactField
@@ -20,15 +20,26 @@ from contacts.selectors import (
     contact_to_dict,
     contact_with_calls,
     contacts_with_calls,
+    list_contacts,
+    list_counts,
+    list_list,
+    list_row_to_dict,
+    list_rows,
+    list_to_dict,
 )
 from contacts.serializers import (
     ContactCreateSerializer,
     ContactFieldSerializer,
     ContactFieldUpdateSerializer,
+    ContactIdsSerializer,
+    ContactListSerializer,
+    ContactListWriteSerializer,
     ContactLookupSerializer,
     ContactUpdateSerializer,
     ContactWithCallsSerializer,
     ContactWriteResultSerializer,
+    MembersAddedSerializer,
+    MembersRemovedSerializer,
 )
 from crm.http.routers import UUID_PATTERN
 
@@ -163,3 +174,91 @@ class ContactFieldViewSet(
 
     def perform_destroy(self, instance):
         custom_fields.custom_field_deactivate(actor=self.request.user, field=instance)
+
+
+class ContactListViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Contact lists: managers and admins manage them and their members; everyone reads."""
+
+    serializer_class = ContactListSerializer
+    lookup_value_regex = UUID_PATTERN
+    filterset_class = None
+
+    def get_permissions(self):
+        if self.request.method in SAFE_METHODS:
+            return [IsAuthenticated()]
+        return [IsManagerOrAdmin()]
+
+    def get_queryset(self):
+        return list_list()
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except (ValueError, DjangoValidationError) as exc:
+            raise Http404 from exc
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(list_rows(self.get_queryset()))
+        counts = list_counts([row["id"] for row in page])  # one query for the page
+        return self.get_paginated_response(
+            [{**list_row_to_dict(row), "contact_count": counts.get(row["id"], 0)} for row in page]
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(list_to_dict(self.get_object()))
+
+    @extend_schema(request=ContactListWriteSerializer, responses={201: ContactListSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = ContactListWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = lists.list_create(actor=request.user, **serializer.validated_data)
+        return Response(list_to_dict(created, contact_count=0), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ContactListWriteSerializer, responses={200: ContactListSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        serializer = ContactListWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        updated = lists.list_update(
+            actor=request.user, contact_list=self.get_object(), **serializer.validated_data
+        )
+        return Response(list_to_dict(updated))
+
+    def perform_destroy(self, instance):
+        lists.list_delete(actor=self.request.user, contact_list=instance)
+
+    @extend_schema(methods=["get"], responses={200: ContactWithCallsSerializer(many=True)})
+    @extend_schema(
+        methods=["post"], request=ContactIdsSerializer, responses={200: MembersAddedSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], url_path="contacts", url_name="contacts")
+    def contacts(self, request, pk=None):
+        contact_list = self.get_object()
+        if request.method == "POST":
+            ids = ContactIdsSerializer(data=request.data)
+            ids.is_valid(raise_exception=True)
+            answer = lists.list_members_add(
+                actor=request.user,
+                contact_list=contact_list,
+                contact_ids=ids.validated_data["contact_ids"],
+            )
+            return Response(answer)
+        page = self.paginate_queryset(contact_rows(list_contacts(contact_list.pk)))
+        rows = contact_rows_summed(list(page))
+        return self.get_paginated_response([contact_row_to_dict(row) for row in rows])
+
+    @extend_schema(request=ContactIdsSerializer, responses={200: MembersRemovedSerializer})
+    @action(detail=True, methods=["post"], url_path="contacts/remove", url_name="contacts-remove")
+    def contacts_remove(self, request, pk=None):
+        ids = ContactIdsSerializer(data=request.data)
+        ids.is_valid(raise_exception=True)
+        answer = lists.list_members_remove(
+            actor=request.user,
+            contact_list=self.get_object(),
+            contact_ids=ids.validated_data["contact_ids"],
+        )
+        return Response(answer)

@@ -26,7 +26,8 @@ from ledger.models import ChangeFeed
 
 CONTACTS = "contacts"
 CALLS = "calls"
-FEEDS = (CONTACTS, CALLS)
+LISTS = "lists"
+FEEDS = (CONTACTS, CALLS, LISTS)
 
 _NEXT = (
     f"UPDATE {ChangeFeed._meta.db_table} SET version = version + 1 WHERE name = %s "  # noqa: S608 - the model's table name

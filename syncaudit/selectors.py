@@ -7,11 +7,11 @@ from django.db.models import Q, QuerySet
 
 from calls.models import CallLog
 from calls.selectors import call_row_to_dict, call_rows
-from contacts.models import Contact
-from contacts.selectors import contact_row_to_dict, contact_rows
+from contacts.models import Contact, ContactList
+from contacts.selectors import contact_row_to_dict, contact_rows, list_row_to_dict, list_rows
 from ledger.models import ChangeFeed
 from ledger.selectors import feed_state
-from ledger.versioning import CALLS, CONTACTS
+from ledger.versioning import CALLS, CONTACTS, LISTS
 from syncaudit.cursors import Cursor, cursor_decode
 from syncaudit.errors import CursorExpired, InvalidCursor
 from syncaudit.models import Device, SyncRecord
@@ -22,7 +22,9 @@ FEED_LIMIT_MAX = 5000
 _FEEDS = {
     CONTACTS: (Contact, contact_rows, contact_row_to_dict),
     CALLS: (CallLog, call_rows, call_row_to_dict),
+    LISTS: (ContactList, list_rows, list_row_to_dict),
 }
+_WITH_TOMBSTONES = {CONTACTS, LISTS}
 
 
 @dataclass
@@ -64,8 +66,8 @@ def feed_read(feed: str, cursor: Cursor, *, limit: int = FEED_LIMIT_DEFAULT) -> 
     if cursor.last_id:
         after |= Q(version=cursor.version, id__gt=cursor.last_id)
     queryset = model.objects.filter(Q(version__gte=cursor.version) & after)
-    if cursor.high_water and feed == CONTACTS:
-        # Full sync: contacts deleted before it began are not news to this phone.
+    if cursor.high_water and feed in _WITH_TOMBSTONES:
+        # Full sync: records deleted before it began are not news to this phone.
         queryset = queryset.filter(Q(deleted_at__isnull=True) | Q(version__gt=cursor.high_water))
     rows = list(rows_of(queryset.order_by("version", "id"))[: limit + 1])
     has_more = len(rows) > limit

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from calls.serializers import CallSerializer, CallUploadSerializer
 from contacts.serializers import (
     ContactDetailsSerializer,
+    ContactListFeedSerializer,
     ContactNameField,
     ContactPhoneField,
     ContactSerializer,
@@ -33,7 +34,7 @@ class SyncDeviceSerializer(serializers.Serializer):
 
 
 class TombstoneSerializer(serializers.Serializer):
-    """A deleted contact in a feed."""
+    """A deleted record (contact, list) in a feed."""
 
     id = serializers.UUIDField()
     deleted = serializers.ChoiceField(choices=[True], help_text="Always true.")
@@ -55,6 +56,17 @@ CURSOR_HELP = "Opaque and signed; send back exactly what the server gave."
 
 class ContactFeedPageSerializer(serializers.Serializer):
     changes = _contact_changes()
+    cursor = serializers.CharField(help_text=CURSOR_HELP)
+    has_more = serializers.BooleanField()
+
+
+class ListFeedPageSerializer(serializers.Serializer):
+    changes = PolymorphicProxySerializer(
+        component_name="ListChange",
+        serializers=[ContactListFeedSerializer, TombstoneSerializer],
+        resource_type_field_name=None,
+        many=True,
+    )
     cursor = serializers.CharField(help_text=CURSOR_HELP)
     has_more = serializers.BooleanField()
 

@@ -14,7 +14,7 @@ from rest_framework.exceptions import APIException
 from calls.models import CallLog
 from calls.services import calls_upload
 from contacts import services as contact_services
-from contacts.models import Contact
+from contacts.models import Contact, ContactList
 from contacts.permissions import contact_can_edit
 from contacts.selectors import contact_to_dict
 from crm.http.errors import error_code_for
@@ -22,7 +22,7 @@ from crm.text import text_storable
 from crm.timestamps import timestamp_parse
 from ledger.activity import activity_record
 from ledger.models import ChangeFeed, epoch_new
-from ledger.versioning import CALLS, CONTACTS, FEEDS, feed_ensure, version_next
+from ledger.versioning import CALLS, CONTACTS, FEEDS, LISTS, feed_ensure, version_next
 from syncaudit.cursors import Cursor
 from syncaudit.errors import SyncErrorCode
 from syncaudit.models import Device, SyncOutcome, SyncRecord
@@ -271,28 +271,37 @@ def sync_reset_cursors(*, actor=None) -> int:
 
 @transaction.atomic
 def sync_purge_tombstones(*, actor=None, days: int | None = None) -> int:
-    """Remove contact tombstones deleted before the horizon and record how far we purged,
-    so that delta cursors older than that are refused with 410 instead of missing deletes.
-    Their calls stay; only the link to the purged row is cleared."""
+    """Remove the tombstones (contacts and lists) deleted before the horizon and record how far
+    each feed was purged, so that delta cursors older than that are refused with 410 instead
+    of missing deletes. Calls of purged contacts stay; only their link is cleared."""
     days = settings.SYNC_TOMBSTONE_HORIZON_DAYS if days is None else days
     horizon = timezone.now() - timezone.timedelta(days=days)
-    feed_ensure(CONTACTS)
-    feed = ChangeFeed.objects.select_for_update().get(name=CONTACTS)
-    doomed = Contact.objects.filter(deleted_at__lt=horizon)
+    doomed_contacts = Contact.objects.filter(deleted_at__lt=horizon)
+    if doomed_contacts.exists():
+        call_version = version_next(CALLS)
+        CallLog.objects.filter(contact__in=doomed_contacts).update(
+            contact=None, version=call_version
+        )
+    count = _purge(CONTACTS, doomed_contacts)
+    count += _purge(LISTS, ContactList.objects.filter(deleted_at__lt=horizon))
+    activity_record(
+        actor=actor,
+        action="sync.tombstones.purged",
+        changes={"count": count, "horizon_days": days},
+    )
+    return count
+
+
+def _purge(feed_name: str, doomed) -> int:
+    feed_ensure(feed_name)
+    feed = ChangeFeed.objects.select_for_update().get(name=feed_name)
     top = doomed.aggregate(top=Max("version"))["top"]
     if top is None:
         return 0
-    call_version = version_next(CALLS)
-    CallLog.objects.filter(contact__in=doomed).update(contact=None, version=call_version)
     count, _ = doomed.delete()
     feed.purged_through = max(feed.purged_through, top)
     feed.purged_at = timezone.now()
     feed.save(update_fields=["purged_through", "purged_at"])
-    activity_record(
-        actor=actor,
-        action="sync.tombstones.purged",
-        changes={"count": count, "horizon_days": days, "purged_through": feed.purged_through},
-    )
     return count
 
 

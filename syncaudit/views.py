@@ -10,7 +10,7 @@ from accounts.permissions import IsManagerOrAdmin
 from crm.http.clients import client_address
 from crm.http.errors import PayloadTooLarge
 from crm.http.schema import CURSOR_PATTERN
-from ledger.versioning import CALLS, CONTACTS
+from ledger.versioning import CALLS, CONTACTS, LISTS
 from syncaudit import selectors, services
 from syncaudit.errors import InvalidCursor
 from syncaudit.filters import SyncRecordFilter
@@ -21,6 +21,7 @@ from syncaudit.serializers import (
     ContactFeedPageSerializer,
     DeviceSerializer,
     FeedQuerySerializer,
+    ListFeedPageSerializer,
     SyncRecordSerializer,
     SyncRequestSerializer,
     SyncResponseSerializer,
@@ -63,6 +64,14 @@ class ContactFeedView(_FeedView):
 @extend_schema(parameters=_FEED_PARAMS, responses={200: CallFeedPageSerializer})
 class CallFeedView(_FeedView):
     feed = CALLS
+
+
+@extend_schema(parameters=_FEED_PARAMS, responses={200: ListFeedPageSerializer})
+class ListFeedView(_FeedView):
+    """The contact lists phones keep: names, descriptions and deletions. Membership travels
+    with the contacts (their ``lists``)."""
+
+    feed = LISTS
 
 
 class SyncView(APIView):

@@ -42,6 +42,10 @@ RULES_BEYOND_SCHEMA = {
     ("GET", "/api/v1/contacts/lookup"): {RULE},  # a number that exists
     ("GET", "/api/v1/sync/contacts"): {CURSOR},
     ("GET", "/api/v1/sync/calls"): {CURSOR},
+    ("GET", "/api/v1/sync/lists"): {CURSOR},
+    ("POST", "/api/v1/lists"): {RULE},  # a free name
+    ("PATCH", "/api/v1/lists/{id}"): {RULE},
+    ("POST", "/api/v1/lists/{id}/contacts"): {RULE},  # ids of live contacts
     ("POST", "/api/v1/sync"): {CURSOR, RULE},
     ("POST", "/api/v1/calls"): {RULE},
     ("POST", "/api/v1/contacts"): {RULE},

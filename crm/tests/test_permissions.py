@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
 from calls.tests.factories import make_call
+from contacts.lists import list_create
 from contacts.models import ContactField
 from contacts.tests.factories import make_contact
 from crm.tests.helpers import assert_error
@@ -53,12 +54,21 @@ MATRIX = [
     ("contact-field-detail", "get", "/api/v1/contact-fields/{field}", None, ALL),
     ("contact-field-detail", "patch", "/api/v1/contact-fields/{field}", {"label": "L"}, ADMINS),
     ("contact-field-detail", "delete", "/api/v1/contact-fields/{field}", None, ADMINS),
+    ("list-list", "get", "/api/v1/lists", None, ALL),
+    ("list-list", "post", "/api/v1/lists", {"name": "New list"}, STAFF),
+    ("list-detail", "get", "/api/v1/lists/{list}", None, ALL),
+    ("list-detail", "patch", "/api/v1/lists/{list}", {"name": "Renamed"}, STAFF),
+    ("list-detail", "delete", "/api/v1/lists/{list}", None, STAFF),
+    ("list-contacts", "get", "/api/v1/lists/{list}/contacts", None, ALL),
+    ("list-contacts", "post", "/api/v1/lists/{list}/contacts", {"contact_ids": []}, STAFF),
+    ("list-contacts-remove", "post", "/api/v1/lists/{list}/contacts/remove", {}, STAFF),
     ("call-list", "get", "/api/v1/calls", None, ALL),
     ("call-list", "post", "/api/v1/calls", [], WRITERS),
     ("call-detail", "get", "/api/v1/calls/{call}", None, ALL),
     ("call-for-contact", "get", "/api/v1/calls/contact/{contact}", None, ALL),
     ("sync-contacts", "get", "/api/v1/sync/contacts", None, ALL),
     ("sync-calls", "get", "/api/v1/sync/calls", None, ALL),
+    ("sync-lists", "get", "/api/v1/sync/lists", None, ALL),
     ("sync", "post", "/api/v1/sync", {"device": {"id": "d"}}, ALL),
     ("sync-audit-list", "get", "/api/v1/sync/audit", None, ALL),
     ("sync-audit-detail", "get", "/api/v1/sync/audit/{record}", None, OWN_RECORDS),
@@ -101,8 +111,10 @@ def world():
     record = SyncRecord.objects.create(user=manager, device_ref="m-phone")
     target = UserFactory(role=Role.AGENT)
     field = ContactField.objects.create(key="budget", label="Budget", type="number")
+    contact_list = list_create(actor=manager, name="Campaign")
     return {
         "field": field.key,
+        "list": contact_list.id,
         "contact": contact.id,
         "contact_phone": contact.phone_normalized.replace("+", "%2B"),
         "call": call.id,
