@@ -177,14 +177,17 @@ def _restamp(*, actor, contact_list, ids, version: int, lists_sql: str, action: 
     )
 
 
-def members_add(*, actor, contact_list: ContactList, contact_ids: Sequence) -> list[uuid.UUID]:
+def members_add(
+    *, actor, contact_list: ContactList, contact_ids: Sequence, version: int | None = None
+) -> list[uuid.UUID]:
     """Put the live contacts among ``contact_ids`` on the list; returns those that were not
     on it already. Must run inside the caller's transaction.
 
     The contacts' version is taken first, before the INSERT's foreign keys share-lock their
     rows: a contact edit holds the version lock while it waits for its row, so taking them in
-    the other order could deadlock with it."""
-    version = version_next(CONTACTS)
+    the other order could deadlock with it. A caller that holds a version already (a bulk
+    operation) passes it."""
+    version = version_next(CONTACTS) if version is None else version
     with connection.cursor() as cursor:
         cursor.execute(
             _sql(_ADD),

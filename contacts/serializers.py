@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.custom_fields import KEY_PATTERN
-from contacts.models import FieldType
+from contacts.models import BulkAction, FieldType
 from contacts.selectors import contact_to_dict
 from contacts.services import (
     EMAIL_MAX_LENGTH,
@@ -238,3 +238,36 @@ class MembersAddedSerializer(serializers.Serializer):
 
 class MembersRemovedSerializer(serializers.Serializer):
     removed = serializers.IntegerField()
+
+
+class BulkDataSerializer(serializers.Serializer):
+    tags = TagsField(required=False, help_text="add_tags, remove_tags.")
+    list = serializers.UUIDField(required=False, help_text="add_to_list, remove_from_list.")
+    owner = serializers.UUIDField(required=False, help_text="set_owner: an active user's id.")
+
+
+class BulkRequestSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=[a.value for a in BulkAction])
+    contact_ids = serializers.ListField(
+        child=serializers.UUIDField(), required=False, max_length=10_000,
+        help_text="The contacts (at most 10,000); or name them by filter.",
+    )  # fmt: skip
+    filter = serializers.DictField(
+        required=False,
+        help_text="The list endpoint's query parameters (tag as a list of strings, search, "
+        "list, company, has_calls, created_by, updated_since): every live contact "
+        "GET /contacts would list with them (at most 100,000).",
+    )
+    data = BulkDataSerializer(required=False)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The operation's id (for its undo).")
+    action = serializers.CharField()
+    processed = serializers.IntegerField()
+    succeeded = serializers.IntegerField(help_text="Contacts now as asked (some were already).")
+    failed = serializers.IntegerField()
+    errors = serializers.DictField(
+        child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+        help_text="Contact id -> field errors.",
+    )

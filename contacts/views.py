@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -7,10 +8,10 @@ from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.permissions import IsAdminRole, IsManagerOrAdmin, ReadOnlyForViewers
-from contacts import custom_fields, lists, services
+from contacts import bulk, custom_fields, lists, services
 from contacts.errors import ContactInvalid
 from contacts.filters import ContactFilter, ContactSearchFilter
-from contacts.models import ContactField
+from contacts.models import BulkOperation, ContactField
 from contacts.permissions import ContactObjectPermission
 from contacts.selectors import (
     contact_list,
@@ -28,6 +29,8 @@ from contacts.selectors import (
     list_to_dict,
 )
 from contacts.serializers import (
+    BulkRequestSerializer,
+    BulkResultSerializer,
     ContactCreateSerializer,
     ContactFieldSerializer,
     ContactFieldUpdateSerializer,
@@ -111,6 +114,34 @@ class ContactViewSet(
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
     def search(self, request):
         return self.list(request)
+
+    @extend_schema(request=BulkRequestSerializer, responses={200: BulkResultSerializer})
+    @action(
+        detail=False, methods=["post"], url_path="bulk", url_name="bulk",
+        permission_classes=[IsManagerOrAdmin], filterset_class=None, pagination_class=None,
+    )  # fmt: skip
+    def bulk(self, request):
+        serializer = BulkRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        asked = serializer.validated_data
+        operation = bulk.bulk_run(
+            actor=request.user,
+            action=asked["action"],
+            data=asked.get("data"),
+            contact_ids=asked.get("contact_ids"),
+            criteria=asked.get("filter"),
+        )
+        return Response(bulk.bulk_answer(operation))
+
+    @extend_schema(request=None, responses={200: BulkResultSerializer})
+    @action(
+        detail=False, methods=["post"], url_name="bulk-undo",
+        url_path=f"bulk/(?P<operation_id>{UUID_PATTERN})/undo",
+        permission_classes=[IsManagerOrAdmin], filterset_class=None, pagination_class=None,
+    )  # fmt: skip
+    def bulk_undo(self, request, operation_id=None):
+        operation = get_object_or_404(BulkOperation, pk=operation_id)
+        return Response(bulk.bulk_undo(actor=request.user, operation=operation))
 
     @extend_schema(
         parameters=[ContactLookupSerializer],

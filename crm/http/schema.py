@@ -63,15 +63,18 @@ _METHODS = {"get", "post", "put", "patch", "delete"}
 # before a compressed payload); anything else is refused as invalid_cursor.
 CURSOR_PATTERN = "^[A-Za-z0-9_:.-]*$"
 
+# Text PostgreSQL can store: no NUL (crm/text.py; a URL cannot carry half a UTF-16 pair).
+_STORABLE = "^[^\\u0000]*$"
 _QUERY_RULES = {
     "cursor": {"pattern": CURSOR_PATTERN},
     "limit": {"minimum": 1},
     "page": {"minimum": 1},
     "search": {"maxLength": 100},
     "q": {"maxLength": 100},
+    "company": {"maxLength": 200, "pattern": _STORABLE},
 }
 # Parameters that may be repeated (?tag=a&tag=b: all must match).
-_REPEATED = {"tag": {"type": "string", "minLength": 1, "maxLength": 50}}
+_REPEATED = {"tag": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": _STORABLE}}
 
 
 def _errors_of(path: str, method: str) -> set[int]:

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
 from calls.tests.factories import make_call
+from contacts.bulk import bulk_run
 from contacts.lists import list_create
 from contacts.models import ContactField
 from contacts.tests.factories import make_contact
@@ -27,6 +28,7 @@ STAFF = {"admin": OK, "manager": OK, "agent": 403, "viewer": 403}
 ADMINS = {"admin": OK, "manager": 403, "agent": 403, "viewer": 403}
 OWN_RECORDS = {"admin": OK, "manager": OK, "agent": 404, "viewer": 404}  # a manager's record
 PUBLIC = dict.fromkeys(ROLES, OK)
+BULK_NOTHING = {"action": "delete", "contact_ids": []}
 
 # (route name, method, path template, body, expected by role); anonymous and deactivated
 # callers get 401 unless the row says otherwise.
@@ -48,6 +50,14 @@ MATRIX = [
     ("contact-detail", "put", "/api/v1/contacts/{contact}", {}, EDITORS),
     ("contact-detail", "patch", "/api/v1/contacts/{contact}", {"name": "n"}, EDITORS),
     ("contact-detail", "delete", "/api/v1/contacts/{contact}", None, EDITORS),
+    (
+        "contact-bulk",
+        "post",
+        "/api/v1/contacts/bulk",
+        {"action": "delete", "contact_ids": []},
+        STAFF,
+    ),
+    ("contact-bulk-undo", "post", "/api/v1/contacts/bulk/{operation}/undo", {}, STAFF),
     ("contact-calls", "get", "/api/v1/contacts/{contact}/calls", None, ALL),
     ("contact-field-list", "get", "/api/v1/contact-fields", None, ALL),
     ("contact-field-list", "post", "/api/v1/contact-fields", {}, ADMINS),
@@ -112,9 +122,11 @@ def world():
     target = UserFactory(role=Role.AGENT)
     field = ContactField.objects.create(key="budget", label="Budget", type="number")
     contact_list = list_create(actor=manager, name="Campaign")
+    operation = bulk_run(actor=manager, action="add_tags", contact_ids=[], data={"tags": ["t"]})
     return {
         "field": field.key,
         "list": contact_list.id,
+        "operation": operation.id,
         "contact": contact.id,
         "contact_phone": contact.phone_normalized.replace("+", "%2B"),
         "call": call.id,
