@@ -4,11 +4,13 @@ Every write goes through contacts.services, like the API's: adding runs the olde
 editing takes a new version and relinks calls, deleting leaves a tombstone for the phones' sync.
 """
 
+import uuid
 from types import SimpleNamespace
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -18,9 +20,19 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
+from contacts.bulk import BulkRefused, bulk_run, bulk_undo
+from contacts.custom_fields import (
+    KEY_PATTERN,
+    custom_field_create,
+    custom_field_deactivate,
+    custom_field_problems,
+    custom_field_update,
+)
 from contacts.errors import ContactGone, ContactInvalid, DuplicatePhone, VersionConflict
-from contacts.models import Contact
+from contacts.lists import NAME_TAKEN, list_create, list_delete, list_name_taken, list_update
+from contacts.models import BulkOperation, Contact, ContactField, ContactList, ListMembership
 from contacts.resources import ContactResource, template_csv
+from contacts.selectors import contact_stats_by_tag, list_counts, list_list
 from contacts.services import (
     DETAILS,
     ContactInput,
@@ -32,7 +44,9 @@ from contacts.services import (
     contact_create,
     contact_delete,
     contact_update,
+    tags_key,
 )
+from crm.http.admin import ReadOnlyAdmin
 from crm.memory import gc_paused
 from crm.phones import InvalidPhone, phone_digits, phone_normalize
 from ledger.selectors import activity_for_object
@@ -74,6 +88,59 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TagFilter(admin.SimpleListFilter):
+    """The most used tags (stats' breakdown), matched without regard to case (GIN index)."""
+
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        by_tag = contact_stats_by_tag(limit=30)
+        return [(tag, f"{tag} ({count})") for tag, count in by_tag.items()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(tags_key__contains=tags_key([self.value()]))
+        return queryset
+
+
+class ListFilter(admin.SimpleListFilter):
+    title = "list"
+    parameter_name = "list"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in list_list().values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            try:
+                return queryset.filter(lists__contains=[uuid.UUID(self.value())])
+            except ValueError:
+                return queryset.none()
+        return queryset
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(help_text="Comma-separated, e.g. VIP, Fair 2026.", max_length=2600)
+
+    def data_for_bulk(self) -> dict:
+        return {"tags": [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]}
+
+
+class ListForm(forms.Form):
+    list = forms.ModelChoiceField(queryset=ContactList.live.all())
+
+    def data_for_bulk(self) -> dict:
+        return {"list": str(self.cleaned_data["list"].pk)}
+
+
+class OwnerForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True))
+
+    def data_for_bulk(self) -> dict:
+        return {"owner": str(self.cleaned_data["owner"].pk)}
+
+
 class ContactAdminForm(forms.ModelForm):
     """Field checks call the services' own validators, so the admin shows the same messages
     as the API next to the field; the service validates again when it writes."""
@@ -83,7 +150,7 @@ class ContactAdminForm(forms.ModelForm):
 
     class Meta:
         model = Contact
-        fields = ("name", "phone", *DETAILS, "tags", "created_at", "created_by")
+        fields = ("name", "phone", *DETAILS, "tags", "custom_fields", "created_at", "created_by")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -98,6 +165,11 @@ class ContactAdminForm(forms.ModelForm):
             self.fields["created_by"].help_text = "Leave empty for yourself."
         if self.instance.pk is not None:
             self.fields["base_version"].initial = self.instance.version
+        if "custom_fields" in self.fields:
+            self.fields["custom_fields"].required = False
+            self.fields[
+                "custom_fields"
+            ].help_text = "Custom field key -> value, as defined under Custom fields."
 
     def clean(self):
         data = super().clean()
@@ -163,6 +235,7 @@ class ContactAdmin(ImportExportModelAdmin):
         "name",
         "phone_normalized",
         "company",
+        "tag_list",
         "creator",
         "created_at",
         "updated_at",
@@ -170,7 +243,11 @@ class ContactAdmin(ImportExportModelAdmin):
         "deleted",
     )
     list_select_related = ("created_by",)
-    list_filter = (DeletedFilter, "created_by", ("created_at", admin.DateFieldListFilter))
+    list_filter = (
+        DeletedFilter, TagFilter, ListFilter, "created_by",
+        ("created_at", admin.DateFieldListFilter),
+    )  # fmt: skip
+    actions = ["add_tags", "remove_tags", "add_to_list", "remove_from_list", "set_owner"]
     search_fields = ("name", "phone", "phone_normalized", "email", "company")
     search_help_text = (
         "Name, email or company, or a phone number in any format (its digits are matched)."
@@ -188,6 +265,80 @@ class ContactAdmin(ImportExportModelAdmin):
     def creator(self, obj: Contact) -> str:
         return obj.created_by.email
 
+    @admin.display(description="tags")
+    def tag_list(self, obj: Contact) -> str:
+        return ", ".join(obj.tags)
+
+    @admin.display(description="lists")
+    def list_names(self, obj: Contact) -> str:
+        names = ContactList.live.filter(pk__in=obj.lists).values_list("name", flat=True)
+        return ", ".join(sorted(names)) or "-"
+
+    # --- bulk actions: the API's bulk operations, on the rows ticked ----------------------
+
+    def _bulk(self, request, queryset, action: str, form_class, title: str):
+        """An intermediate page asks for the action's argument, then the bulk operation runs
+        on the contacts ticked (an undo is one click away under Bulk operations)."""
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            ids = list(queryset.filter(deleted_at__isnull=True).values_list("pk", flat=True))
+            try:
+                operation = bulk_run(
+                    actor=request.user, action=action, contact_ids=ids, data=form.data_for_bulk()
+                )
+            except BulkRefused as exc:
+                self.message_user(request, f"Nothing changed: {exc.detail}", messages.ERROR)
+                return None
+            url = reverse("admin:contacts_bulkoperation_change", args=[operation.pk])
+            self.message_user(
+                request,
+                format_html(
+                    '{} of {} contact(s) done, {} failed. <a href="{}">Undo is here.</a>',
+                    operation.succeeded,
+                    operation.processed,
+                    operation.failed,
+                    url,
+                ),
+                messages.SUCCESS,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/contacts/contact/bulk_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "form": form,
+                "action": action,
+                "queryset": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description="Add tags to the selected contacts", permissions=["bulk"])
+    def add_tags(self, request, queryset):
+        return self._bulk(request, queryset, "add_tags", TagsForm, "Add tags")
+
+    @admin.action(description="Remove tags from the selected contacts", permissions=["bulk"])
+    def remove_tags(self, request, queryset):
+        return self._bulk(request, queryset, "remove_tags", TagsForm, "Remove tags")
+
+    @admin.action(description="Add the selected contacts to a list", permissions=["bulk"])
+    def add_to_list(self, request, queryset):
+        return self._bulk(request, queryset, "add_to_list", ListForm, "Add to a list")
+
+    @admin.action(description="Remove the selected contacts from a list", permissions=["bulk"])
+    def remove_from_list(self, request, queryset):
+        return self._bulk(request, queryset, "remove_from_list", ListForm, "Remove from a list")
+
+    @admin.action(description="Set the owner of the selected contacts", permissions=["bulk"])
+    def set_owner(self, request, queryset):
+        return self._bulk(request, queryset, "set_owner", OwnerForm, "Set the owner")
+
+    def has_bulk_permission(self, request):
+        return request.user.is_manager_or_admin
+
     @admin.display(description="deleted", boolean=True, ordering="deleted_at")
     def deleted(self, obj: Contact) -> bool:
         return obj.deleted_at is not None
@@ -203,11 +354,12 @@ class ContactAdmin(ImportExportModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            fields = ("name", "phone", *DETAILS, "tags", "created_at", "created_by")
+            fields = ("name", "phone", *DETAILS, "tags", "custom_fields", "created_at",
+                      "created_by")  # fmt: skip
             return ((None, {"fields": fields}),)
         return (
             (None, {"fields": ("name", "phone", "phone_normalized", "base_version")}),
-            ("Details", {"fields": (*DETAILS, "tags")}),
+            ("Details", {"fields": (*DETAILS, "tags", "custom_fields", "list_names")}),
             (
                 "Record",
                 {"fields": ("created_by", "created_at", "updated_at", "version", "deleted_at")},
@@ -226,6 +378,7 @@ class ContactAdmin(ImportExportModelAdmin):
             "updated_at",
             "version",
             "deleted_at",
+            "list_names",
             "recent_calls",
             "history",
         )
@@ -301,7 +454,11 @@ class ContactAdmin(ImportExportModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
+        custom = data.get("custom_fields") or {}
         if change:
+            # The form shows the whole object: a key taken out of it is a value cleared.
+            shown = form.initial.get("custom_fields") or {}
+            custom = {**dict.fromkeys(shown), **custom} if custom != shown else {}
             outcome = contact_update(
                 actor=request.user,
                 contact=obj,
@@ -310,6 +467,7 @@ class ContactAdmin(ImportExportModelAdmin):
                 base_version=data.get("base_version"),
                 **{name: data.get(name, "") for name in DETAILS},
                 tags=data.get("tags") or [],
+                custom_fields=custom,
             )
         else:
             outcome = contact_create(
@@ -321,6 +479,7 @@ class ContactAdmin(ImportExportModelAdmin):
                     created_by=data.get("created_by") or request.user,
                     **{name: data.get(name, "") for name in DETAILS},
                     tags=data.get("tags") or [],
+                    custom_fields=custom or None,
                 ),
             )
         _adopt(obj, outcome.contact)
@@ -472,3 +631,180 @@ def _changes_text(changes) -> str:
         else:
             parts.append(f"{key}: {value}")
     return "; ".join(parts)
+
+
+# --- lists, custom fields, bulk operations -------------------------------------------------
+
+
+class MembershipInline(admin.TabularInline):
+    """Members, who added them and when. Members are added and removed with the contact
+    list's actions (they go through the list services: versions, history)."""
+
+    model = ListMembership
+    fields = ("contact", "added_by", "added_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    ordering = ("-added_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("contact", "added_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ContactListForm(forms.ModelForm):
+    class Meta:
+        model = ContactList
+        fields = ("name", "description")
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if list_name_taken(name, but=self.instance if self.instance.pk else None):
+            raise ValidationError(NAME_TAKEN)
+        return name
+
+
+@admin.register(ContactList)
+class ContactListAdmin(admin.ModelAdmin):
+    form = ContactListForm
+    list_display = ("name", "members", "created_by", "updated_at", "version")
+    search_fields = ("name",)
+    fields = ("name", "description", "created_by", "created_at", "updated_at", "version")
+    readonly_fields = ("created_by", "created_at", "updated_at", "version")
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return ContactList.live.select_related("created_by")
+
+    @admin.display(description="members")
+    def members(self, obj: ContactList) -> int:
+        return self._counts.get(obj.pk, 0)
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        self._counts = list_counts([entry.pk for entry in changelist.result_list])
+        return changelist
+
+    def has_add_permission(self, request):
+        return request.user.is_manager_or_admin
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_manager_or_admin
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_manager_or_admin
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            if change:
+                saved = list_update(actor=request.user, contact_list=obj, name=data["name"],
+                                    description=data.get("description", ""))  # fmt: skip
+            else:
+                saved = list_create(actor=request.user, name=data["name"],
+                                    description=data.get("description", ""))  # fmt: skip
+        except ContactInvalid as exc:
+            raise ValidationError(str(exc.detail)) from None
+        obj.pk, obj.version, obj.created_by = saved.pk, saved.version, saved.created_by
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        list_delete(actor=request.user, contact_list=obj)
+
+    def delete_queryset(self, request, queryset):
+        for contact_list in queryset:
+            list_delete(actor=request.user, contact_list=contact_list)
+
+
+class ContactFieldForm(forms.ModelForm):
+    class Meta:
+        model = ContactField
+        fields = ("key", "label", "type", "choices", "active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["choices"].help_text = "Comma-separated; only for a choice field."
+        if self.instance.pk and not self.instance._state.adding:
+            for name in ("key", "type"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Cannot be changed."
+
+    def clean(self):
+        data = super().clean()
+        problems = custom_field_problems(
+            label=data.get("label"), type=data.get("type"), choices=data.get("choices") or []
+        )
+        if not KEY_PATTERN.match(data.get("key") or ""):
+            problems["key"] = ["A lower-case letter, then lower-case letters, digits or _."]
+        for name, messages_ in problems.items():
+            self.add_error(name if name in self.fields else None, messages_)
+        return data
+
+
+@admin.register(ContactField)
+class ContactFieldAdmin(admin.ModelAdmin):
+    """Definitions: values are checked against them on every write path; deleting one only
+    deactivates it (values are kept, hidden)."""
+
+    form = ContactFieldForm
+    list_display = ("key", "label", "type", "active", "updated_at")
+    list_filter = ("active", "type")
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            if change:
+                saved = custom_field_update(
+                    actor=request.user, field=obj, label=data["label"],
+                    choices=data.get("choices") or [], active=data["active"],
+                )  # fmt: skip
+            else:
+                saved = custom_field_create(
+                    actor=request.user, key=data["key"], label=data["label"], type=data["type"],
+                    choices=data.get("choices") or [], active=data["active"],
+                )  # fmt: skip
+        except ContactInvalid as exc:
+            raise ValidationError(str(exc.detail)) from None
+        obj.__dict__.update({k: getattr(saved, k) for k in ("key", "active", "updated_at")})
+
+    def delete_model(self, request, obj):
+        custom_field_deactivate(actor=request.user, field=obj)
+
+    def delete_queryset(self, request, queryset):
+        for field in queryset:
+            custom_field_deactivate(actor=request.user, field=field)
+
+
+@admin.register(BulkOperation)
+class BulkOperationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "action", "actor", "processed", "succeeded", "failed",
+                    "undone_at")  # fmt: skip
+    list_filter = ("action",)
+    list_select_related = ("actor", "undone_by")
+    readonly_fields = ("action", "data", "actor", "created_at", "processed", "succeeded",
+                       "failed", "errors", "undone_at", "undone_by", "undo_result")  # fmt: skip
+    actions = ["undo"]
+
+    def get_actions(self, request):
+        return {
+            name: value for name, value in super().get_actions(request).items()
+            if name != "delete_selected"
+        }  # fmt: skip
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_manager_or_admin
+
+    @admin.action(description="Undo the selected operations")
+    def undo(self, request, queryset):
+        for operation in queryset.order_by("-created_at"):  # the newest first
+            result = bulk_undo(actor=request.user, operation=operation)
+            self.message_user(
+                request,
+                f"{operation}: {result['succeeded']} put back, {result['failed']} changed since "
+                "(left as they are).",
+                messages.SUCCESS,
+            )

@@ -98,7 +98,7 @@ def custom_values_merged(current: dict, edits: dict) -> dict:
 # --- definitions ---------------------------------------------------------------------------
 
 
-def _definition_clean(*, label, type, choices) -> dict[str, list[str]]:
+def custom_field_problems(*, label, type, choices) -> dict[str, list[str]]:
     errors = {}
     if label is not None and (
         not isinstance(label, str) or not label.strip() or len(label) > LABEL_MAX_LENGTH
@@ -116,7 +116,7 @@ def _definition_clean(*, label, type, choices) -> dict[str, list[str]]:
 
 @transaction.atomic
 def custom_field_create(*, actor, key: str, label: str, type: str, choices=(), active=True):
-    errors = _definition_clean(label=label, type=type, choices=list(choices))
+    errors = custom_field_problems(label=label, type=type, choices=list(choices))
     if not KEY_PATTERN.match(key or ""):
         errors["key"] = ["A slug: a lower-case letter, then letters, digits or _ (≤ 50)."]
     elif ContactField.objects.filter(key=key).exists():
@@ -137,7 +137,7 @@ def custom_field_update(*, actor, field: ContactField, label=None, choices=None,
     """Label, choices and the active flag change; the key and the type never do (stored
     values would stop meaning what they meant)."""
     field = ContactField.objects.select_for_update().get(pk=field.pk)
-    errors = _definition_clean(
+    errors = custom_field_problems(
         label=label, type=field.type, choices=field.choices if choices is None else choices
     )
     if errors:

@@ -47,10 +47,10 @@ def _clean(*, name=None, description=None, errors: dict) -> dict:
     return clean
 
 
-_NAME_TAKEN = "A list with this name exists (names are compared without case)."
+NAME_TAKEN = "A list with this name exists (names are compared without case)."
 
 
-def _name_taken(name: str, *, but=None) -> bool:
+def list_name_taken(name: str, *, but=None) -> bool:
     others = ContactList.live.annotate(key=Lower("name")).filter(key=name.lower())
     if but is not None:
         others = others.exclude(pk=but.pk)
@@ -63,15 +63,15 @@ def _saved(contact_list: ContactList) -> None:
         with transaction.atomic():
             contact_list.save()
     except IntegrityError:
-        raise ContactInvalid({"name": [_NAME_TAKEN]}) from None
+        raise ContactInvalid({"name": [NAME_TAKEN]}) from None
 
 
 @transaction.atomic
 def list_create(*, actor, name: str, description: str = "") -> ContactList:
     errors = {}
     clean = _clean(name=name, description=description, errors=errors)
-    if not errors and _name_taken(clean["name"]):
-        errors["name"] = [_NAME_TAKEN]
+    if not errors and list_name_taken(clean["name"]):
+        errors["name"] = [NAME_TAKEN]
     if errors:
         raise ContactInvalid(errors)
     now = timezone.now()
@@ -91,8 +91,8 @@ def list_update(*, actor, contact_list: ContactList, name=None, description=None
     errors = {}
     clean = _clean(name=name, description=description, errors=errors)
     current = ContactList.live.select_for_update().get(pk=contact_list.pk)
-    if "name" in clean and _name_taken(clean["name"], but=current):
-        errors["name"] = [_NAME_TAKEN]
+    if "name" in clean and list_name_taken(clean["name"], but=current):
+        errors["name"] = [NAME_TAKEN]
     if errors:
         raise ContactInvalid(errors)
     changes = {k: [getattr(current, k), v] for k, v in clean.items() if getattr(current, k) != v}
@@ -207,10 +207,12 @@ def members_add(
     return added
 
 
-def members_remove(*, actor, contact_list: ContactList, contact_ids: Sequence) -> list[uuid.UUID]:
+def members_remove(
+    *, actor, contact_list: ContactList, contact_ids: Sequence, version: int | None = None
+) -> list[uuid.UUID]:
     """Take ``contact_ids`` off the list; returns those that were on it (the version first,
     as in members_add)."""
-    version = version_next(CONTACTS)
+    version = version_next(CONTACTS) if version is None else version
     with connection.cursor() as cursor:
         cursor.execute(_sql(_REMOVE), {"list": contact_list.pk, "ids": list(contact_ids)})
         removed = [row[0] for row in cursor.fetchall()]

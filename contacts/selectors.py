@@ -1,6 +1,9 @@
 """Contact reads. Querysets leave here with their joins applied."""
 
+from datetime import timedelta
+
 from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db import connection
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower, Substr
 
@@ -207,3 +210,50 @@ def list_counts(list_ids) -> dict:
 def list_contacts(list_id) -> QuerySet[Contact]:
     """The live contacts on a list, as /contacts orders them (the GIN index on lists)."""
     return contact_list().filter(lists__contains=[list_id])
+
+
+# --- stats -----------------------------------------------------------------------------------
+
+_BY_TAG = """
+SELECT min(u.tag), count(*) FROM {contact} c, unnest(c.tags, c.tags_key) AS u(tag, tag_key)
+WHERE c.deleted_at IS NULL GROUP BY u.tag_key ORDER BY count(*) DESC, min(u.tag) LIMIT %s
+"""
+_BY_LIST = """
+SELECT u.list_id, count(*) FROM {contact} c, unnest(c.lists) AS u(list_id)
+WHERE c.deleted_at IS NULL GROUP BY u.list_id
+"""
+
+
+def contact_stats_by_tag(*, limit: int | None = None) -> dict[str, int]:
+    """Live contacts per tag (tags compared without case; one of the spellings shown), most
+    used first."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_TAG.format(contact=Contact._meta.db_table), [limit])
+        return dict(cursor.fetchall())
+
+
+def contact_stats(*, now) -> dict:
+    """GET /contacts/stats: four aggregate queries over the live contacts (one for the
+    totals, one for contacts with calls, one per breakdown)."""
+    live = Contact.live.order_by()
+    totals = live.aggregate(
+        total=Count("*"),
+        recent=Count("pk", filter=Q(created_at__gte=now - timedelta(days=7))),
+    )
+    with_calls = (
+        _calls_model()
+        .objects.filter(contact__deleted_at__isnull=True)
+        .order_by()
+        .aggregate(n=Count("contact", distinct=True))["n"]
+    )
+    by_tag = contact_stats_by_tag()
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_LIST.format(contact=Contact._meta.db_table))
+        by_list = {str(pk): n for pk, n in cursor.fetchall()}
+    return {
+        "total": totals["total"],
+        "created_last_7_days": totals["recent"],
+        "with_calls": with_calls,
+        "by_tag": by_tag,
+        "by_list": by_list,
+    }

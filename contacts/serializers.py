@@ -271,3 +271,15 @@ class BulkResultSerializer(serializers.Serializer):
         child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
         help_text="Contact id -> field errors.",
     )
+
+
+class ContactStatsSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Live contacts.")
+    created_last_7_days = serializers.IntegerField()
+    with_calls = serializers.IntegerField(help_text="Live contacts with at least one call.")
+    by_tag = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Tag -> live contacts carrying it."
+    )
+    by_list = serializers.DictField(
+        child=serializers.IntegerField(), help_text="List id -> live contacts on it."
+    )

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -18,6 +19,7 @@ from contacts.selectors import (
     contact_row_to_dict,
     contact_rows,
     contact_rows_summed,
+    contact_stats,
     contact_to_dict,
     contact_with_calls,
     contacts_with_calls,
@@ -38,6 +40,7 @@ from contacts.serializers import (
     ContactListSerializer,
     ContactListWriteSerializer,
     ContactLookupSerializer,
+    ContactStatsSerializer,
     ContactUpdateSerializer,
     ContactWithCallsSerializer,
     ContactWriteResultSerializer,
@@ -114,6 +117,11 @@ class ContactViewSet(
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
     def search(self, request):
         return self.list(request)
+
+    @extend_schema(responses={200: ContactStatsSerializer})
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def stats(self, request):
+        return Response(contact_stats(now=timezone.now()))
 
     @extend_schema(request=BulkRequestSerializer, responses={200: BulkResultSerializer})
     @action(

@@ -201,3 +201,40 @@ def test_membership_changes_and_contact_edits_at_once_do_not_deadlock(manager, a
     on_list = set(Contact.objects.filter(lists__contains=[target.pk]).values_list("pk", flat=True))
     assert members == on_list == set(ids[1::2]) | (set(ids) - set(ids[::2]))
     assert ContactList.objects.count() == 1
+
+
+def test_stats_count_the_live_book(manager_client, agent_client, agent, django_assert_num_queries):
+    from datetime import UTC, datetime
+
+    from calls.tests.factories import make_call
+    from contacts.services import ContactInput, contact_create
+
+    old = contact_create(
+        actor=agent,
+        item=ContactInput(
+            name="Old", phone="+12025550100", created_at=datetime(2024, 1, 1, tzinfo=UTC)
+        ),
+    ).contact
+    recent = [make_contact(actor=agent) for _ in range(2)]
+    contact_update(actor=agent, contact=old, tags=["VIP", "lead"])
+    contact_update(actor=agent, contact=recent[0], tags=["vip"])
+    make_call(user=agent, phone=old.phone_normalized)
+    make_call(user=agent, phone=old.phone_normalized)
+    gone = make_contact(actor=agent)
+    contact_update(actor=agent, contact=gone, tags=["lead"])
+    make_call(user=agent, phone=gone.phone_normalized)
+    contact_delete(actor=agent, contact=gone)
+    created = _new_list(manager_client)
+    manager_client.post(
+        f"{LISTS}/{created['id']}/contacts", {"contact_ids": [str(old.id)]}, format="json"
+    )
+    # 1 the user (token), 2 totals, 3 contacts with calls, 4 by tag, 5 by list
+    with django_assert_num_queries(5):
+        stats = agent_client.get("/api/v1/contacts/stats").json()
+    assert stats == {
+        "total": 3,
+        "created_last_7_days": 2,
+        "with_calls": 1,
+        "by_tag": {"VIP": 2, "lead": 1},
+        "by_list": {created["id"]: 1},
+    }
