@@ -132,7 +132,16 @@ class Bench:
 def run(
     profile: Profile, workers: int, app_dir: Path, watch, only: set[str] | None = None
 ) -> Report:
-    from bench.scenarios import carddav, delta, imports, initial_sync, login_cost, reads, upload
+    from bench.scenarios import (
+        bulk,
+        carddav,
+        delta,
+        imports,
+        initial_sync,
+        login_cost,
+        reads,
+        upload,
+    )
 
     WORK.mkdir(parents=True, exist_ok=True)
     with Cluster() as cluster:
@@ -163,6 +172,7 @@ def run(
                     ("5", 5, "5 import_contacts", imports.run_command),
                     ("5", 5.1, "5 admin import", imports.run_admin),
                     ("7", 7, "7 login", login_cost.run),
+                    ("8", 8, "8 bulk operation", bulk.run),
                 ]:
                     if want(key):
                         bench.attempt(order, name, step)
