@@ -13,7 +13,8 @@ from crm.timestamps import iso_utc
 PAGE = 5000
 FLOOR_SQL = """
 SELECT c.id, c.name, c.phone, c.phone_normalized, c.email, c.company, c.title, c.notes,
-       c.created_by_id, u.name, c.created_at, c.updated_at, c.version
+       c.created_by_id, u.name, c.created_at, c.updated_at, c.version, c.tags,
+       c.custom_fields, c.lists
   FROM contacts_contact c JOIN accounts_user u ON u.id = c.created_by_id
  WHERE c.deleted_at IS NULL AND (c.version, c.id) > (%s, %s)
  ORDER BY c.version, c.id
@@ -56,6 +57,9 @@ def floor_sync(conn, limit: int = PAGE) -> tuple[float, int]:
                 "company": r[5],
                 "title": r[6],
                 "notes": r[7],
+                "tags": r[13],
+                "custom_fields": r[14],
+                "lists": [str(pk) for pk in r[15]],
                 "created_by": str(r[8]),
                 "created_by_name": r[9],
                 "created_at": iso_utc(r[10]),
