@@ -190,3 +190,30 @@ def _values_move(*, key: str, show: bool) -> int:
             {"key": key, "version": version, "now": timezone.now(), "name": f"custom_fields.{key}"},
         )
         return cursor.rowcount
+
+
+# --- spreadsheet cells -----------------------------------------------------------------------
+
+_TRUE, _FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
+
+
+def custom_value_from_cell(field: ContactField, cell):
+    """A spreadsheet cell as the JSON value its field takes (an import's ``custom_fields.<key>``
+    column): numbers and dates may come as text, booleans as yes/no. What cannot be read is
+    passed on as it is, for custom_values_clean to refuse with its usual message."""
+    if isinstance(cell, str):
+        cell = cell.strip()
+    if field.type == FieldType.NUMBER and isinstance(cell, str):
+        try:
+            number = float(cell.replace(",", ""))
+        except ValueError:
+            return cell
+        return int(number) if number.is_integer() and "." not in cell else number
+    if field.type == FieldType.BOOL and isinstance(cell, str | int) and not isinstance(cell, bool):
+        word = str(cell).lower()
+        return True if word in _TRUE else False if word in _FALSE else cell
+    if field.type == FieldType.DATE and isinstance(cell, date):
+        return cell.isoformat()[:10]
+    if field.type in (FieldType.TEXT, FieldType.CHOICE) and isinstance(cell, int | float):
+        return str(int(cell)) if float(cell).is_integer() else str(cell)
+    return cell

@@ -9,6 +9,7 @@ only translates cells into inputs and the service's answers and errors back into
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +24,9 @@ from import_export import fields, resources
 from import_export.results import Error, Result, RowResult
 
 from accounts.models import User
+from contacts.custom_fields import custom_fields_active, custom_value_from_cell
 from contacts.errors import ContactBatchInvalid
-from contacts.models import Contact
+from contacts.models import Contact, ContactList
 from contacts.services import (
     DETAILS,
     ContactInput,
@@ -40,10 +42,16 @@ from crm.timestamps import iso_utc, timestamp_parse
 # The columns of an import file, in template order. Extra columns (an export's id,
 # phone_normalized, version) are ignored, so an export can be edited and imported again.
 # The details columns (email, company, title, notes) are optional: files without them import.
-IMPORT_COLUMNS = ("name", "phone", *DETAILS, "tags", "created_at", "created_by_email")
+# Custom fields come as one JSON column ``custom_fields`` (as exported) or as a column per
+# field named ``custom_fields.<key>``.
+IMPORT_COLUMNS = (
+    "name", "phone", *DETAILS, "tags", "custom_fields", "created_at", "created_by_email",
+)  # fmt: skip
+CUSTOM_PREFIX = "custom_fields."
 REQUIRED_COLUMNS = ("name", "phone")
 EXPORT_COLUMNS = (
-    "id", "name", "phone", "phone_normalized", *DETAILS, "tags", "created_at", "created_by_email",
+    "id", "name", "phone", "phone_normalized", *DETAILS, "tags", "custom_fields", "lists",
+    "created_at", "created_by_email",
 )  # fmt: skip
 TEMPLATE_EXAMPLE = {
     "name": "Ada Lovelace",
@@ -53,6 +61,7 @@ TEMPLATE_EXAMPLE = {
     "title": "",
     "notes": "",
     "tags": "customer, vip",
+    "custom_fields": "",
     "created_at": "2024-05-01T09:30:00Z",
     "created_by_email": "",
 }
@@ -146,6 +155,20 @@ def _tags(value) -> list[str]:
     return [tag for tag in (t.strip() for t in _TAG_SEPARATORS.split(_text(value))) if tag]
 
 
+def _custom_json(cell, row_errors: dict) -> dict:
+    text = _text(cell).strip()
+    if not text:
+        return {}
+    try:
+        values = json.loads(text)
+    except ValueError:
+        values = None
+    if not isinstance(values, dict):
+        row_errors["custom_fields"] = ['A JSON object, e.g. {"budget": 1200}.']
+        return {}
+    return values
+
+
 class ContactRowReader:
     """Turns rows of one file into ContactInput, resolving created_by_email to users.
 
@@ -156,6 +179,9 @@ class ContactRowReader:
         self.actor = actor
         self.headers = import_headers(headers)
         self._users: dict[str, User | None] = {}
+        custom_columns = [h for h in self.headers if h.startswith(CUSTOM_PREFIX)]
+        self._definitions = custom_fields_active() if custom_columns else {}
+        self._has_custom = bool(custom_columns) or "custom_fields" in self.headers
 
     def _load_users(self, emails: set[str]) -> None:
         unknown = emails - self._users.keys()
@@ -164,6 +190,25 @@ class ContactRowReader:
         found = {u.email: u for u in User.objects.filter(email__in=unknown)}
         for email in unknown:
             self._users[email] = found.get(email)
+
+    def _custom(self, record: dict, row_errors: dict) -> dict | None:
+        """The row's custom fields: the JSON column, then the per-field columns (blank cells
+        are no value). None when the file has neither."""
+        values = (
+            _custom_json(record["custom_fields"], row_errors) if "custom_fields" in record else {}
+        )
+        for header, cell in record.items():
+            if header.startswith(CUSTOM_PREFIX) and _text(cell).strip():
+                key = header[len(CUSTOM_PREFIX) :]
+                field = self._definitions.get(key)
+                values[key] = custom_value_from_cell(field, cell) if field else cell
+        if (
+            not values
+            and "custom_fields" not in record
+            and not any(h.startswith(CUSTOM_PREFIX) for h in record)
+        ):
+            return None
+        return values
 
     def read(
         self, rows: Sequence[Sequence]
@@ -197,6 +242,7 @@ class ContactRowReader:
                     created_by=created_by,
                     **{name: _text(record[name]) for name in DETAILS if name in record},
                     tags=_tags(record["tags"]) if "tags" in record else None,
+                    custom_fields=self._custom(record, row_errors),
                 )
             )
             if row_errors:
@@ -353,6 +399,8 @@ class ContactResource(SpreadsheetSafeMixin, resources.ModelResource):
         attribute="created_by__email", column_name="created_by_email", readonly=True
     )
     tags = fields.Field(column_name="tags", readonly=True)
+    custom_fields = fields.Field(column_name="custom_fields", readonly=True)
+    lists = fields.Field(column_name="lists", readonly=True)
 
     class Meta:
         model = Contact
@@ -365,6 +413,17 @@ class ContactResource(SpreadsheetSafeMixin, resources.ModelResource):
 
     def dehydrate_tags(self, contact: Contact) -> str:
         return ", ".join(contact.tags)
+
+    def dehydrate_custom_fields(self, contact: Contact) -> str:
+        return (
+            json.dumps(contact.custom_fields, ensure_ascii=False) if contact.custom_fields else ""
+        )
+
+    def dehydrate_lists(self, contact: Contact) -> str:
+        """The names of its lists (export only: an import ignores the column)."""
+        if not hasattr(self, "_list_names"):
+            self._list_names = dict(ContactList.objects.values_list("pk", "name"))
+        return ", ".join(sorted(self._list_names.get(pk, "") for pk in contact.lists))
 
     def dehydrate_created_at(self, contact: Contact) -> str:
         # Text in both CSV and XLSX: the same ISO form the API speaks, and importable as is.

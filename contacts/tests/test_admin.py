@@ -383,7 +383,8 @@ def test_it_offers_an_import_template(site):
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == [
-        "name", "phone", "email", "company", "title", "notes", "tags", "created_at",
+        "name", "phone", "email", "company", "title", "notes", "tags", "custom_fields",
+        "created_at",
         "created_by_email",
     ]  # fmt: skip
     assert len(rows) == 2

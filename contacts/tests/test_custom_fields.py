@@ -1,6 +1,8 @@
 """Custom fields: admin-defined definitions, values checked on every write, hidden (never
 lost) when a definition is deactivated."""
 
+import json
+
 import pytest
 
 from contacts.models import Contact, ContactField
@@ -143,3 +145,40 @@ def test_batch_upserts_check_custom_fields_too(agent, defined):
         )
     assert list(raised.value.errors) == [1]
     assert not Contact.objects.exists()
+
+
+def test_imports_read_custom_fields_columns_and_exports_write_them(agent, defined):
+    from contacts.resources import ContactResource, ContactRowReader, import_rows
+
+    reader = ContactRowReader(
+        actor=agent,
+        headers=["Name", "Phone", "custom_fields.budget", "custom_fields.vip", "custom_fields"],
+    )
+    rows = [
+        (2, ["Ada", "+12022000001", "1,200", "yes", '{"stage": "lead"}']),
+        (3, ["Bob", "+12022000002", "", "no", ""]),
+    ]
+    batch = import_rows(reader=reader, rows=rows, dry_run=False)
+    assert batch.errors == {}
+    ada = Contact.objects.get(name="Ada")
+    assert ada.custom_fields == {"stage": "Lead", "budget": 1200, "vip": True}
+    assert Contact.objects.get(name="Bob").custom_fields == {"vip": False}
+
+    bad = import_rows(
+        reader=reader, rows=[(2, ["Cy", "+12022000003", "lots", "", ""])], dry_run=False
+    )
+    assert "custom_fields.budget" in bad.errors[2]
+
+    exported = ContactResource().export()
+    row = dict(zip(exported.headers, exported[exported["name"].index("Ada")], strict=True))
+    assert json.loads(row["custom_fields"]) == ada.custom_fields
+
+
+def test_files_without_custom_fields_still_import(agent, defined):
+    from contacts.resources import ContactRowReader, import_rows
+
+    reader = ContactRowReader(actor=agent, headers=["name", "phone"])
+    assert (
+        import_rows(reader=reader, rows=[(2, ["Ada", "+12022000001"])], dry_run=False).errors == {}
+    )
+    assert Contact.objects.get().custom_fields == {}
