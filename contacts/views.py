@@ -1,4 +1,3 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -47,10 +46,11 @@ from contacts.serializers import (
     MembersAddedSerializer,
     MembersRemovedSerializer,
 )
-from crm.http.routers import UUID_PATTERN
+from crm.http.routers import UUID_PATTERN, UuidLookupMixin
 
 
 class ContactViewSet(
+    UuidLookupMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -71,13 +71,6 @@ class ContactViewSet(
         page = self.paginate_queryset(contact_rows(self.filter_queryset(self.get_queryset())))
         rows = contact_rows_summed(list(page))  # one more query: the page's calls summed up
         return self.get_paginated_response([contact_row_to_dict(row) for row in rows])
-
-    def get_object(self):
-        # A non-UUID id is simply "not found", never a database error.
-        try:
-            return super().get_object()
-        except (ValueError, DjangoValidationError) as exc:
-            raise Http404 from exc
 
     @extend_schema(
         request=ContactCreateSerializer,
@@ -216,6 +209,7 @@ class ContactFieldViewSet(
 
 
 class ContactListViewSet(
+    UuidLookupMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -234,12 +228,6 @@ class ContactListViewSet(
 
     def get_queryset(self):
         return list_list()
-
-    def get_object(self):
-        try:
-            return super().get_object()
-        except (ValueError, DjangoValidationError) as exc:
-            raise Http404 from exc
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(list_rows(self.get_queryset()))

@@ -126,73 +126,52 @@ def test_a_stale_delete_conflicts_only_if_something_changed_since(agent):
     assert deleted.contact.deleted_at is not None
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_phones_editing_different_fields_at_once_both_win(client_for, agent):
-    contact = make_contact(actor=agent, name="Ada")
-    stale = contact.version
-    edits = [{"email": "ada@x.org"}, {"company": "ACME"}, {"title": "CTO"}, {"notes": "hi"}]
-    barrier = threading.Barrier(len(edits))
-    answers, errors = [None] * len(edits), []
+def _phones_push_at_once(client_for, user, items: list[dict]) -> list[dict]:
+    """Each item pushed by its own phone (thread), all released together; their results."""
+    barrier = threading.Barrier(len(items))
+    answers, errors = [None] * len(items), []
 
     def phone(i):
         try:
-            client = client_for(agent)
-            item = {"id": str(contact.id), "base_version": stale, **edits[i]}
+            client = client_for(user)
             barrier.wait()
             answers[i] = client.post(
-                SYNC, {"device": {"id": f"p{i}"}, "contacts": [item]}, format="json"
+                SYNC, {"device": {"id": f"p{i}"}, "contacts": [items[i]]}, format="json"
             )
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=phone, args=(i,)) for i in range(len(edits))]
+    threads = [threading.Thread(target=phone, args=(i,)) for i in range(len(items))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    results = [a.json()["contacts"]["results"][0]["result"] for a in answers]
-    assert results == ["updated"] * len(edits)
+    return [answer.json()["contacts"]["results"][0] for answer in answers]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_phones_editing_different_fields_at_once_both_win(client_for, agent):
+    contact = make_contact(actor=agent, name="Ada")
+    stale = contact.version
+    edits = [{"email": "ada@x.org"}, {"company": "ACME"}, {"title": "CTO"}, {"notes": "hi"}]
+    items = [{"id": str(contact.id), "base_version": stale, **edit} for edit in edits]
+    results = _phones_push_at_once(client_for, agent, items)
+    assert [r["result"] for r in results] == ["updated"] * len(edits)
     final = Contact.objects.get(pk=contact.pk)
-    assert (final.email, final.company, final.title, final.notes) == (
-        "ada@x.org",
-        "ACME",
-        "CTO",
-        "hi",
-    )
+    both = (final.email, final.company, final.title, final.notes)
+    assert both == ("ada@x.org", "ACME", "CTO", "hi")
     assert final.version > stale
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_phones_editing_the_same_field_at_once_one_conflicts(client_for, agent):
     contact = make_contact(actor=agent, name="Ada")
-    stale = contact.version
     names = ["Ada One", "Ada Two", "Ada Three"]
-    barrier = threading.Barrier(len(names))
-    answers, errors = [None] * len(names), []
-
-    def phone(i):
-        try:
-            client = client_for(agent)
-            item = {"id": str(contact.id), "base_version": stale, "name": names[i]}
-            barrier.wait()
-            answers[i] = client.post(
-                SYNC, {"device": {"id": f"p{i}"}, "contacts": [item]}, format="json"
-            )
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=phone, args=(i,)) for i in range(len(names))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
-    results = [a.json()["contacts"]["results"][0] for a in answers]
+    items = [{"id": str(contact.id), "base_version": contact.version, "name": n} for n in names]
+    results = _phones_push_at_once(client_for, agent, items)
     winners = [i for i, r in enumerate(results) if r["result"] == "updated"]
     assert len(winners) == 1
     assert all(r["conflicting_fields"] == ["name"] for r in results if r["result"] == "conflict")
