@@ -25,6 +25,16 @@ class CallSerializer(serializers.Serializer):
         return call_to_dict(instance)
 
 
+class CallWithDncSerializer(CallSerializer):
+    """A call as REST answers it."""
+
+    dnc = serializers.BooleanField(
+        read_only=True,
+        help_text="Its number was on an active do-not-call entry when the call started "
+        "(computed on read; the calls feed does not carry it).",
+    )
+
+
 class CallUploadSerializer(serializers.Serializer):
     """Documentation of one uploaded call; validation itself is calls.validation."""
 

@@ -8,8 +8,12 @@ from rest_framework.response import Response
 from accounts.permissions import ReadOnlyForViewers
 from calls import services
 from calls.filters import CallFilter
-from calls.selectors import call_list, call_row_to_dict, call_rows
-from calls.serializers import CallSerializer, CallUploadResultSerializer, CallUploadSerializer
+from calls.selectors import call_list, call_row_to_dict, call_rows, call_rows_flagged
+from calls.serializers import (
+    CallUploadResultSerializer,
+    CallUploadSerializer,
+    CallWithDncSerializer,
+)
 from contacts.models import Contact
 from crm.http.pagination import PageOrKeysetPagination
 from crm.http.routers import UUID_PATTERN
@@ -19,7 +23,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     """Calls are append-only: list, retrieve, upload."""
 
     permission_classes = [ReadOnlyForViewers]
-    serializer_class = CallSerializer
+    serializer_class = CallWithDncSerializer
     pagination_class = PageOrKeysetPagination
     filterset_class = CallFilter
     lookup_value_regex = UUID_PATTERN
@@ -34,7 +38,12 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def list(self, request, *args, **kwargs):
         # Rows, not model instances: a page of 1,000 renders several times faster.
         page = self.paginate_queryset(call_rows(self.filter_queryset(self.get_queryset())))
-        return self.get_paginated_response([call_row_to_dict(row) for row in page])
+        rows = call_rows_flagged(page)  # one more query: the page's numbers against DNC
+        return self.get_paginated_response([call_row_to_dict(row) for row in rows])
+
+    def retrieve(self, request, *args, **kwargs):
+        row = call_rows(self.get_queryset().filter(pk=self.get_object().pk)).get()
+        return Response(call_row_to_dict(call_rows_flagged([row])[0]))
 
     @extend_schema(
         request=CallUploadSerializer(many=True),
@@ -52,7 +61,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(filters=False, responses={200: CallSerializer(many=True)})
+    @extend_schema(filters=False, responses={200: CallWithDncSerializer(many=True)})
     @action(
         detail=False,
         methods=["get"],
@@ -62,4 +71,5 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def for_contact(self, request, contact_id=None):
         contact = get_object_or_404(Contact.live, pk=contact_id)
         page = self.paginate_queryset(call_rows(call_list().filter(contact=contact)))
-        return self.get_paginated_response([call_row_to_dict(row) for row in page])
+        rows = call_rows_flagged(page)
+        return self.get_paginated_response([call_row_to_dict(row) for row in rows])

@@ -2,7 +2,7 @@ import django_filters
 from django import forms
 
 from contacts.models import Contact
-from contacts.selectors import contact_search, contacts_having_calls
+from contacts.selectors import contact_search, contacts_having_calls, contacts_on_dnc
 from contacts.services import TAG_MAX_LENGTH, TAGS_MAX, tags_key
 from crm.http.filters import FilterSet, TextFilter, UtcDateTimeFilter
 from crm.text import text_is_storable
@@ -49,6 +49,10 @@ class ContactFilter(FilterSet):
         choices=[("true", "true"), ("false", "false")], method="filter_has_calls",
         help_text="true: contacts with at least one call; false: without.",
     )  # fmt: skip
+    dnc = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_dnc",
+        help_text="true: contacts whose number is on an active do-not-call entry; false: not.",
+    )  # fmt: skip
     list = django_filters.UUIDFilter(
         method="filter_list", help_text="Contacts on this contact list (its id)."
     )
@@ -57,7 +61,12 @@ class ContactFilter(FilterSet):
 
     class Meta:
         model = Contact
-        fields = ["search", "tag", "list", "company", "has_calls", "created_by", "updated_since"]
+        fields = [
+            "search", "tag", "list", "company", "dnc", "has_calls", "created_by", "updated_since",
+        ]  # fmt: skip
+
+    def filter_dnc(self, queryset, name, value):
+        return contacts_on_dnc(queryset, value == "true") if value else queryset
 
     def filter_list(self, queryset, name, value):
         return queryset.filter(lists__contains=[value]) if value else queryset
@@ -76,5 +85,6 @@ class ContactSearchFilter(ContactFilter):
 
     class Meta(ContactFilter.Meta):
         fields = [
-            "q", "search", "tag", "list", "company", "has_calls", "created_by", "updated_since",
+            "q", "search", "tag", "list", "company", "dnc", "has_calls", "created_by",
+            "updated_since",
         ]  # fmt: skip

@@ -7,12 +7,14 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast, Coalesce, Lower, Substr
+from django.utils import timezone
 
 from contacts.models import Contact, ContactList, ListMembership
 from contacts.text import search_key
 from crm.db.timefmt import iso_columns, iso_text
 from crm.phones import phone_digits
 from crm.timestamps import iso_utc
+from dnc.selectors import dnc_blocked, dnc_blocked_numbers
 
 # What a contact's representation is made of: its columns (but the search key), its creator's
 # name, and its two times as text formatted by PostgreSQL (see crm/db/timefmt.py).
@@ -77,7 +79,11 @@ def contact_row_to_dict(row: dict) -> dict:
         "version": row["version"],
         # REST reads only (contacts_with_calls): computed, never versioned, not in the feed.
         **(
-            {"call_count": row["call_count"], "last_call_at": iso_text(row["last_call_at_iso"])}
+            {
+                "call_count": row["call_count"],
+                "last_call_at": iso_text(row["last_call_at_iso"]),
+                "dnc": row["dnc"],
+            }
             if "call_count" in row
             else {}
         ),
@@ -94,6 +100,7 @@ def contact_to_dict(contact: Contact) -> dict:
     if hasattr(contact, "call_count"):
         row["call_count"] = contact.call_count
         row["last_call_at_iso"] = iso_utc(contact.last_call_at)
+        row["dnc"] = contact.dnc
     return contact_row_to_dict(row)
 
 
@@ -109,12 +116,16 @@ def _calls():
 
 
 def contacts_with_calls(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
-    """``call_count`` and ``last_call_at`` of each contact, computed on read: two subqueries
-    per row, both answered from the calls' (contact, started_at) index (a join and GROUP BY
-    would aggregate every call before the page is cut)."""
+    """``call_count``, ``last_call_at`` and ``dnc`` of each contact, computed on read: three
+    subqueries per row, answered from the calls' (contact, started_at) index and the DNC
+    number index (a join and GROUP BY would aggregate every call before the page is cut)."""
     count = _calls().order_by().values("contact").annotate(n=Count("*")).values("n")
     last = _calls().order_by("-started_at").values("started_at")[:1]
-    return queryset.annotate(call_count=Coalesce(Subquery(count), 0), last_call_at=Subquery(last))
+    return queryset.annotate(
+        call_count=Coalesce(Subquery(count), 0),
+        last_call_at=Subquery(last),
+        dnc=dnc_blocked(OuterRef("phone_normalized"), now=timezone.now()),
+    )
 
 
 def contact_call_summaries(contact_ids) -> dict:
@@ -138,9 +149,22 @@ NO_CALLS = {"call_count": 0, "last_call_at_iso": None}
 
 
 def contact_rows_summed(rows: list[dict]) -> list[dict]:
-    """contact_rows of a list page, each with its calls summed up (contact_call_summaries)."""
-    summaries = contact_call_summaries([row["id"] for row in rows]) if rows else {}
-    return [{**row, **summaries.get(row["id"], NO_CALLS)} for row in rows]
+    """contact_rows of a list page, each with its calls summed up (contact_call_summaries)
+    and its ``dnc``: two queries for the page."""
+    if not rows:
+        return []
+    summaries = contact_call_summaries([row["id"] for row in rows])
+    blocked = dnc_blocked_numbers({row["phone_normalized"] for row in rows}, now=timezone.now())
+    return [
+        {**row, **summaries.get(row["id"], NO_CALLS), "dnc": row["phone_normalized"] in blocked}
+        for row in rows
+    ]
+
+
+def contacts_on_dnc(queryset: QuerySet[Contact], value: bool) -> QuerySet[Contact]:
+    """``dnc=``: an EXISTS per contact on the DNC number index."""
+    blocked = dnc_blocked(OuterRef("phone_normalized"), now=timezone.now())
+    return queryset.filter(blocked if value else ~blocked)
 
 
 def contact_with_calls(pk) -> Contact:
@@ -255,8 +279,8 @@ def contact_stats_by_tag(*, limit: int | None = None) -> dict[str, int]:
 
 
 def contact_stats(*, now) -> dict:
-    """GET /contacts/stats: four aggregate queries over the live contacts (one for the
-    totals, one for contacts with calls, one per breakdown)."""
+    """GET /contacts/stats: five aggregate queries over the live contacts (one for the
+    totals, one for contacts with calls, one for those on DNC, one per breakdown)."""
     live = Contact.live.order_by()
     totals = live.aggregate(
         total=Count("*"),
@@ -276,6 +300,7 @@ def contact_stats(*, now) -> dict:
         "total": totals["total"],
         "created_last_7_days": totals["recent"],
         "with_calls": with_calls,
+        "dnc": live.filter(dnc_blocked(OuterRef("phone_normalized"), now=now)).count(),
         "by_tag": by_tag,
         "by_list": by_list,
     }

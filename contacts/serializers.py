@@ -50,6 +50,9 @@ class ContactWithCallsSerializer(ContactSerializer):
 
     call_count = serializers.IntegerField(read_only=True)
     last_call_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    dnc = serializers.BooleanField(
+        read_only=True, help_text="Its number is on an active do-not-call entry now."
+    )
 
 
 class ContactWriteResultSerializer(ContactWithCallsSerializer):
@@ -277,9 +280,32 @@ class ContactStatsSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="Live contacts.")
     created_last_7_days = serializers.IntegerField()
     with_calls = serializers.IntegerField(help_text="Live contacts with at least one call.")
+    dnc = serializers.IntegerField(help_text="Live contacts whose number is blocked now.")
     by_tag = serializers.DictField(
         child=serializers.IntegerField(), help_text="Tag -> live contacts carrying it."
     )
     by_list = serializers.DictField(
         child=serializers.IntegerField(), help_text="List id -> live contacts on it."
     )
+
+
+class ScrubRequestSerializer(serializers.Serializer):
+    lists = serializers.ListField(
+        child=serializers.UUIDField(), min_length=1, max_length=100,
+        help_text="Contact lists to scrub.",
+    )  # fmt: skip
+    dnc_lists = serializers.ListField(
+        child=serializers.UUIDField(), required=False, max_length=100,
+        help_text="The DNC lists to scrub against (default: every active one).",
+    )  # fmt: skip
+    clean_list_name = StrictCharField(
+        required=False, max_length=200,
+        help_text="Put the clean contacts on a new contact list of this name (managers, admins).",
+    )  # fmt: skip
+
+
+class ScrubResultSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    blocked = serializers.IntegerField()
+    clean = serializers.IntegerField()
+    clean_list = serializers.UUIDField(allow_null=True)

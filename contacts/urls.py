@@ -1,6 +1,6 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from contacts.views import ContactFieldViewSet, ContactListViewSet, ContactViewSet
+from contacts.views import ContactFieldViewSet, ContactListViewSet, ContactViewSet, DncScrubView
 from crm.http.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
@@ -8,4 +8,7 @@ router.register("contacts", ContactViewSet, basename="contact")
 router.register("contact-fields", ContactFieldViewSet, basename="contact-field")
 router.register("lists", ContactListViewSet, basename="list")
 
-urlpatterns = [path("", include(router.urls))]
+urlpatterns = [
+    re_path(r"^dnc/scrub/?$", DncScrubView.as_view(), name="dnc-scrub"),
+    path("", include(router.urls)),
+]

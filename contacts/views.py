@@ -4,11 +4,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.permissions import IsAdminRole, IsManagerOrAdmin, ReadOnlyForViewers
-from contacts import bulk, custom_fields, lists, services
+from contacts import bulk, custom_fields, lists, scrub, services
 from contacts.errors import ContactInvalid
 from contacts.filters import ContactFilter, ContactSearchFilter
 from contacts.models import BulkOperation, ContactField
@@ -45,6 +47,8 @@ from contacts.serializers import (
     ContactWriteResultSerializer,
     MembersAddedSerializer,
     MembersRemovedSerializer,
+    ScrubRequestSerializer,
+    ScrubResultSerializer,
 )
 from crm.http.routers import UUID_PATTERN, UuidLookupMixin
 
@@ -289,3 +293,17 @@ class ContactListViewSet(
             contact_ids=ids.validated_data["contact_ids"],
         )
         return Response(answer)
+
+
+class DncScrubView(APIView):
+    """POST /dnc/scrub: contact lists against the DNC lists, computed in the request. Anyone
+    may count; keeping the clean contacts as a new list takes a manager or an admin."""
+
+    @extend_schema(request=ScrubRequestSerializer, responses={200: ScrubResultSerializer})
+    def post(self, request):
+        serializer = ScrubRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        asked = serializer.validated_data
+        if "clean_list_name" in asked and not request.user.is_manager_or_admin:
+            raise PermissionDenied("Only managers and administrators may create lists.")
+        return Response(scrub.contacts_scrub(actor=request.user, **asked))

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "crm",
     "ledger",
     "accounts",
+    "dnc",
     "contacts",
     "calls",
     "syncaudit",
@@ -243,6 +244,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm.http.schema.strip_trailing_slashes",
         "crm.http.schema.document_errors",
+        "crm.http.schema.one_or_many_bodies",
     ],
 }
 

@@ -6,6 +6,7 @@ from crm import views
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("dnc.urls")),
     path("", include("contacts.urls")),
     path("", include("calls.urls")),
     path("", include("syncaudit.urls")),

@@ -27,7 +27,8 @@ from ledger.models import ChangeFeed
 CONTACTS = "contacts"
 CALLS = "calls"
 LISTS = "lists"
-FEEDS = (CONTACTS, CALLS, LISTS)
+DNC = "dnc"
+FEEDS = (CONTACTS, CALLS, LISTS, DNC)
 
 _NEXT = (
     f"UPDATE {ChangeFeed._meta.db_table} SET version = version + 1 WHERE name = %s "  # noqa: S608 - the model's table name

@@ -9,9 +9,11 @@ from calls.models import CallLog
 from calls.selectors import call_row_to_dict, call_rows
 from contacts.models import Contact, ContactList
 from contacts.selectors import contact_row_to_dict, contact_rows, list_row_to_dict, list_rows
+from dnc.models import DncEntry
+from dnc.selectors import dnc_feed_row_to_dict, dnc_feed_rows, dnc_feed_served
 from ledger.models import ChangeFeed
 from ledger.selectors import feed_state
-from ledger.versioning import CALLS, CONTACTS, LISTS
+from ledger.versioning import CALLS, CONTACTS, DNC, LISTS
 from syncaudit.cursors import Cursor, cursor_decode
 from syncaudit.errors import CursorExpired, InvalidCursor
 from syncaudit.models import Device, SyncRecord
@@ -19,12 +21,15 @@ from syncaudit.models import Device, SyncRecord
 FEED_LIMIT_DEFAULT = 500
 FEED_LIMIT_MAX = 5000
 
+_LIVE = Q(deleted_at__isnull=True)
+# feed -> (model, rows of a queryset, a row as the feed shows it, the rows a full sync lists;
+# None: every row, as calls are never deleted)
 _FEEDS = {
-    CONTACTS: (Contact, contact_rows, contact_row_to_dict),
-    CALLS: (CallLog, call_rows, call_row_to_dict),
-    LISTS: (ContactList, list_rows, list_row_to_dict),
+    CONTACTS: (Contact, contact_rows, contact_row_to_dict, _LIVE),
+    CALLS: (CallLog, call_rows, call_row_to_dict, None),
+    LISTS: (ContactList, list_rows, list_row_to_dict, _LIVE),
+    DNC: (DncEntry, dnc_feed_rows, dnc_feed_row_to_dict, dnc_feed_served()),
 }
-_WITH_TOMBSTONES = {CONTACTS, LISTS}
 
 
 @dataclass
@@ -61,14 +66,14 @@ def feed_cursor_check(feed: str, raw: str | None) -> tuple[Cursor, ChangeFeed]:
 def feed_read(feed: str, cursor: Cursor, *, limit: int = FEED_LIMIT_DEFAULT) -> FeedPage:
     """Changes after ``cursor`` in (version, id) order. One query, whatever the table size:
     the (version, id) index is range-scanned from the cursor."""
-    model, rows_of, to_dict = _FEEDS[feed]
+    model, rows_of, to_dict, served = _FEEDS[feed]
     after = Q(version__gt=cursor.version)
     if cursor.last_id:
         after |= Q(version=cursor.version, id__gt=cursor.last_id)
     queryset = model.objects.filter(Q(version__gte=cursor.version) & after)
-    if cursor.high_water and feed in _WITH_TOMBSTONES:
+    if cursor.high_water and served is not None:
         # Full sync: records deleted before it began are not news to this phone.
-        queryset = queryset.filter(Q(deleted_at__isnull=True) | Q(version__gt=cursor.high_water))
+        queryset = queryset.filter(served | Q(version__gt=cursor.high_water))
     rows = list(rows_of(queryset.order_by("version", "id"))[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -11,6 +11,7 @@ from contacts.serializers import (
     TagEditsSerializer,
 )
 from crm.http.schema import CURSOR_PATTERN
+from dnc.serializers import DncFeedEntrySerializer
 from syncaudit.models import Device, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
 
@@ -64,6 +65,17 @@ class ListFeedPageSerializer(serializers.Serializer):
     changes = PolymorphicProxySerializer(
         component_name="ListChange",
         serializers=[ContactListFeedSerializer, TombstoneSerializer],
+        resource_type_field_name=None,
+        many=True,
+    )
+    cursor = serializers.CharField(help_text=CURSOR_HELP)
+    has_more = serializers.BooleanField()
+
+
+class DncFeedPageSerializer(serializers.Serializer):
+    changes = PolymorphicProxySerializer(
+        component_name="DncChange",
+        serializers=[DncFeedEntrySerializer, TombstoneSerializer],
         resource_type_field_name=None,
         many=True,
     )

@@ -11,6 +11,7 @@ urlpatterns = [
     re_path(r"^sync/contacts/?$", views.ContactFeedView.as_view(), name="sync-contacts"),
     re_path(r"^sync/calls/?$", views.CallFeedView.as_view(), name="sync-calls"),
     re_path(r"^sync/lists/?$", views.ListFeedView.as_view(), name="sync-lists"),
+    re_path(r"^sync/dnc/?$", views.DncFeedView.as_view(), name="sync-dnc"),
     re_path(r"^sync/?$", views.SyncView.as_view(), name="sync"),
     path("", include(router.urls)),
 ]

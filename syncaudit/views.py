@@ -10,7 +10,8 @@ from accounts.permissions import IsManagerOrAdmin
 from crm.http.clients import client_address
 from crm.http.errors import PayloadTooLarge
 from crm.http.schema import CURSOR_PATTERN
-from ledger.versioning import CALLS, CONTACTS, LISTS
+from dnc.services import dnc_expire_due
+from ledger.versioning import CALLS, CONTACTS, DNC, LISTS
 from syncaudit import selectors, services
 from syncaudit.errors import InvalidCursor
 from syncaudit.filters import SyncRecordFilter
@@ -20,6 +21,7 @@ from syncaudit.serializers import (
     CallFeedPageSerializer,
     ContactFeedPageSerializer,
     DeviceSerializer,
+    DncFeedPageSerializer,
     FeedQuerySerializer,
     ListFeedPageSerializer,
     SyncRecordSerializer,
@@ -72,6 +74,19 @@ class ListFeedView(_FeedView):
     with the contacts (their ``lists``)."""
 
     feed = LISTS
+
+
+@extend_schema(parameters=_FEED_PARAMS, responses={200: DncFeedPageSerializer})
+class DncFeedView(_FeedView):
+    """The numbers phones must not dial, to check offline. An entry removed, expired or whose
+    list was deactivated comes as a tombstone; expiries are versioned first (dnc/services.py,
+    dnc_expire_due: one index probe when nothing is due)."""
+
+    feed = DNC
+
+    def get(self, request):
+        dnc_expire_due()
+        return super().get(request)
 
 
 class SyncView(APIView):

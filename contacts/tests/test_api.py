@@ -37,7 +37,7 @@ def test_it_creates_a_contact(agent_client, agent):
     )
     assert response.status_code == HTTPStatus.CREATED
     body = response.json()
-    assert set(body) == CONTACT_KEYS | {"call_count", "last_call_at", "result"}
+    assert set(body) == CONTACT_KEYS | {"call_count", "last_call_at", "dnc", "result"}
     assert body["result"] == "created"
     assert body["phone"] == "(202) 234-5678"
     assert body["phone_normalized"] == "+12022345678"
@@ -271,12 +271,13 @@ def test_list_query_count_does_not_grow_with_rows(agent_client, django_assert_nu
     for _ in range(3):
         make_contact()
     # 1. the authenticated user  2. planner estimate (EXPLAIN)  3. the page of contacts joined
-    # with their creator, counted by the same query  4. the page's calls summed up
-    with django_assert_num_queries(4):
+    # with their creator, counted by the same query  4. the page's calls summed up  5. the
+    # page's numbers against the do-not-call entries
+    with django_assert_num_queries(5):
         small = agent_client.get(CONTACTS, {"limit": 100})
     for _ in range(9):
         make_contact()
-    with django_assert_num_queries(3):  # the estimate is reused for a few seconds
+    with django_assert_num_queries(4):  # the estimate is reused for a few seconds
         large = agent_client.get(CONTACTS, {"limit": 100})
     assert len(small.json()["results"]) == 3 and len(large.json()["results"]) == 12
 
@@ -297,12 +298,12 @@ def test_contact_calls_query_count_is_constant(agent_client, agent, django_asser
     for n in range(2):
         make_call(user=agent, phone=contact.phone_normalized, client_call_id=f"a{n}")
     # 1. user  2. the contact  3. page of calls with their count (no planner estimate: one
-    # contact's calls are few)
-    with django_assert_num_queries(3):
+    # contact's calls are few)  4. the page's numbers against the do-not-call entries
+    with django_assert_num_queries(4):
         agent_client.get(f"{CONTACTS}/{contact.id}/calls")
     for n in range(6):
         make_call(user=agent, phone=contact.phone_normalized, client_call_id=f"b{n}")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         body = agent_client.get(f"{CONTACTS}/{contact.id}/calls").json()
     assert body["count"] == 8
 

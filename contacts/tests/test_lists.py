@@ -228,13 +228,14 @@ def test_stats_count_the_live_book(manager_client, agent_client, agent, django_a
     manager_client.post(
         f"{LISTS}/{created['id']}/contacts", {"contact_ids": [str(old.id)]}, format="json"
     )
-    # 1 the user (token), 2 totals, 3 contacts with calls, 4 by tag, 5 by list
-    with django_assert_num_queries(5):
+    # 1 the user (token), 2 totals, 3 contacts with calls, 4 by tag, 5 by list, 6 on DNC
+    with django_assert_num_queries(6):
         stats = agent_client.get("/api/v1/contacts/stats").json()
     assert stats == {
         "total": 3,
         "created_last_7_days": 2,
         "with_calls": 1,
+        "dnc": 0,
         "by_tag": {"VIP": 2, "lead": 1},
         "by_list": {created["id"]: 1},
     }

@@ -6,6 +6,7 @@ from collections import OrderedDict
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import Count, Window
@@ -20,7 +21,10 @@ from crm.http.errors import ApiError
 def planner_estimate(queryset) -> int:
     """PostgreSQL's own row estimate for a queryset (one EXPLAIN, no rows read)."""
     connection = connections[queryset.db]
-    sql, params = queryset.order_by().query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # .none(), or a filter that can match nothing
+        return 0
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]

@@ -55,7 +55,10 @@ DESCRIPTIONS = {
 
 _PUBLIC = {"/api/v1/auth/login", "/api/v1/auth/refresh"}
 _WITH_BODY = {"post", "put", "patch"}
-_CURSORED = {"/api/v1/sync", "/api/v1/sync/contacts", "/api/v1/sync/calls"}
+_CURSORED = {
+    "/api/v1/sync", "/api/v1/sync/contacts", "/api/v1/sync/calls", "/api/v1/sync/lists",
+    "/api/v1/sync/dnc",
+}  # fmt: skip
 _METHODS = {"get", "post", "put", "patch", "delete"}
 # Rules of query parameters that the filter and pagination classes enforce but do not tell
 # drf-spectacular (the filter form's max_length, the page size's floor).
@@ -127,4 +130,21 @@ def document_errors(result, generator, request, public):
                 responses.setdefault(
                     str(status), {"description": DESCRIPTIONS[status], "content": reference}
                 )
+    return result
+
+
+# Bodies that are one object or an array of up to 5,000 of them (the views take both).
+_ONE_OR_MANY = {("/api/v1/dnc/entries", "post")}
+
+
+def one_or_many_bodies(result, generator, request, public):
+    """The request body of _ONE_OR_MANY operations: the object, or an array of them."""
+    for path, method in _ONE_OR_MANY:
+        operation = result["paths"].get(path, {}).get(method)
+        if operation is None:
+            continue
+        content = operation["requestBody"]["content"]
+        for media in content.values():
+            one = media["schema"]
+            media["schema"] = {"oneOf": [one, {"type": "array", "items": one, "maxItems": 5000}]}
     return result

@@ -44,6 +44,10 @@ RULES_BEYOND_SCHEMA = {
     ("GET", "/api/v1/sync/calls"): {CURSOR},
     ("GET", "/api/v1/sync/lists"): {CURSOR},
     ("POST", "/api/v1/lists"): {RULE},  # a free name
+    ("POST", "/api/v1/dnc/entries"): {RULE},  # a list that exists, a real number
+    ("GET", "/api/v1/dnc/check"): {RULE},  # a real number
+    ("POST", "/api/v1/dnc/scrub"): {RULE},  # contact lists that exist
+    ("GET", "/api/v1/sync/dnc"): {CURSOR},
     ("POST", "/api/v1/contacts/bulk"): {RULE},  # the data its action needs; a list that exists
     ("PATCH", "/api/v1/lists/{id}"): {RULE},
     ("POST", "/api/v1/lists/{id}/contacts"): {RULE},  # ids of live contacts

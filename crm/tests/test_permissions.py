@@ -15,6 +15,7 @@ from contacts.lists import list_create
 from contacts.models import ContactField
 from contacts.tests.factories import make_contact
 from crm.tests.helpers import assert_error
+from dnc.services import DncEntryInput, dnc_entries_add, dnc_list_create
 from syncaudit.models import SyncRecord
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +68,16 @@ MATRIX = [
     ("list-contacts", "get", "/api/v1/lists/{list}/contacts", None, ALL),
     ("list-contacts", "post", "/api/v1/lists/{list}/contacts", {"contact_ids": []}, STAFF),
     ("list-contacts-remove", "post", "/api/v1/lists/{list}/contacts/remove", {}, STAFF),
+    ("dnc-list-list", "get", "/api/v1/dnc/lists", None, ALL),
+    ("dnc-list-list", "post", "/api/v1/dnc/lists", {"name": "L", "type": "company"}, STAFF),
+    ("dnc-list-detail", "get", "/api/v1/dnc/lists/{dnc_list}", None, ALL),
+    ("dnc-list-detail", "patch", "/api/v1/dnc/lists/{dnc_list}", {"source": "s"}, STAFF),
+    ("dnc-list-detail", "delete", "/api/v1/dnc/lists/{dnc_list}", None, STAFF),
+    ("dnc-entry-list", "get", "/api/v1/dnc/entries", None, ALL),
+    ("dnc-entry-list", "post", "/api/v1/dnc/entries", [], STAFF),
+    ("dnc-entry-detail", "delete", "/api/v1/dnc/entries/{dnc_entry}", None, STAFF),
+    ("dnc-check", "get", "/api/v1/dnc/check?phone=%2B12025550100", None, ALL),
+    ("dnc-scrub", "post", "/api/v1/dnc/scrub", {"lists": []}, ALL),
     ("call-list", "get", "/api/v1/calls", None, ALL),
     ("call-list", "post", "/api/v1/calls", [], WRITERS),
     ("call-detail", "get", "/api/v1/calls/{call}", None, ALL),
@@ -74,6 +85,7 @@ MATRIX = [
     ("sync-contacts", "get", "/api/v1/sync/contacts", None, ALL),
     ("sync-calls", "get", "/api/v1/sync/calls", None, ALL),
     ("sync-lists", "get", "/api/v1/sync/lists", None, ALL),
+    ("sync-dnc", "get", "/api/v1/sync/dnc", None, ALL),
     ("sync", "post", "/api/v1/sync", {"device": {"id": "d"}}, ALL),
     ("sync-audit-list", "get", "/api/v1/sync/audit", None, ALL),
     ("sync-audit-detail", "get", "/api/v1/sync/audit/{record}", None, OWN_RECORDS),
@@ -118,7 +130,13 @@ def world():
     field = ContactField.objects.create(key="budget", label="Budget", type="number")
     contact_list = list_create(actor=manager, name="Campaign")
     operation = bulk_run(actor=manager, action="add_tags", contact_ids=[], data={"tags": ["t"]})
+    dnc_list = dnc_list_create(actor=manager, name="Company", type="company")
+    ((dnc_entry, _),) = dnc_entries_add(
+        actor=manager, items=[DncEntryInput(list=dnc_list.pk, phone="+12025550100")]
+    )
     return {
+        "dnc_list": dnc_list.id,
+        "dnc_entry": dnc_entry.id,
         "field": field.key,
         "list": contact_list.id,
         "operation": operation.id,

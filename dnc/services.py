@@ -1,0 +1,283 @@
+"""DNC writes: lists, entries (one or thousands, idempotent per list and number), removal,
+and the expiry sweep. Every change a phone must learn of takes a version of the ``dnc`` feed:
+an entry added, removed or expired, and every entry of a list deactivated, activated again
+or deleted.
+
+Expiry is a change nobody writes. The choice: ``dnc_expire_due`` versions the entries whose
+``expires_at`` has passed (``expired`` set, a new version), so a phone following the feed gets
+their tombstones like any other change. It runs at the start of every feed read (one probe of
+a partial index when nothing is due) and from ``manage.py dnc_expire`` for an operator's
+timer; computing expiry inside the feed instead would hand a phone that already passed an
+entry's version no news when it expires. ``/dnc/check`` does not wait for the sweep: it
+compares ``expires_at`` with the time of the request.
+"""
+
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from crm.db.store import Staging
+from crm.phones import InvalidPhone, phone_normalize
+from crm.text import text_is_storable
+from crm.timestamps import timestamp_aware
+from dnc.errors import DncBatchInvalid, DncInvalid
+from dnc.models import DncEntry, DncList, DncListType
+from ledger.activity import activity_record
+from ledger.versioning import DNC, version_next
+
+BATCH_MAX = 5000
+LINE_MAX = 200
+NOTES_MAX = 2000
+
+
+def _line(value, name: str, errors: dict, *, max_length: int = LINE_MAX, required=False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or not text_is_storable(value):
+        errors[name] = ["Must be text."]
+        return ""
+    value = value.strip() if max_length <= LINE_MAX else value
+    if required and not value:
+        errors[name] = ["This field is required."]
+    elif len(value) > max_length:
+        errors[name] = [f"At most {max_length} characters."]
+    return value
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+def _list_clean(data: dict) -> dict:
+    errors, clean = {}, {}
+    if "name" in data:
+        clean["name"] = _line(data["name"], "name", errors, required=True)
+    if "type" in data:
+        if data["type"] not in DncListType.values:
+            errors["type"] = [f"One of: {', '.join(DncListType.values)}."]
+        clean["type"] = data["type"]
+    for name in ("description", "source"):
+        if name in data:
+            limit = NOTES_MAX if name == "description" else LINE_MAX
+            clean[name] = _line(data[name], name, errors, max_length=limit)
+    if "active" in data:
+        if not isinstance(data["active"], bool):
+            errors["active"] = ["Must be true or false."]
+        clean["active"] = data["active"]
+    if errors:
+        raise DncInvalid(errors)
+    return clean
+
+
+@transaction.atomic
+def dnc_list_create(*, actor, **data) -> DncList:
+    clean = _list_clean({"active": True, **data})
+    if "name" not in clean or "type" not in clean:
+        raise DncInvalid(
+            {k: ["This field is required."] for k in ("name", "type") if k not in clean}
+        )
+    dnc_list = DncList.objects.create(**clean)
+    activity_record(actor=actor, action="dnc.list.created", obj=dnc_list,
+                    changes={"name": [None, dnc_list.name]})  # fmt: skip
+    return dnc_list
+
+
+_RESTAMP_LIST = f"""
+UPDATE {DncEntry._meta.db_table} SET version = %s
+WHERE list_id = %s AND deleted_at IS NULL AND NOT expired
+"""  # noqa: S608 - the model's table name
+
+
+def _entries_restamp(dnc_list: DncList) -> int:
+    """Every entry the list serves changes for the phones (it appears, or goes): one UPDATE,
+    one new version."""
+    version = version_next(DNC)
+    with connection.cursor() as cursor:
+        cursor.execute(_RESTAMP_LIST, [version, dnc_list.pk])
+        return cursor.rowcount
+
+
+@transaction.atomic
+def dnc_list_update(*, actor, dnc_list: DncList, **data) -> DncList:
+    clean = _list_clean(data)
+    current = DncList.objects.select_for_update().get(pk=dnc_list.pk, deleted_at__isnull=True)
+    changes = {k: [getattr(current, k), v] for k, v in clean.items() if getattr(current, k) != v}
+    if not changes:
+        return current
+    for key, value in clean.items():
+        setattr(current, key, value)
+    current.updated_at = timezone.now()
+    current.save()
+    if "active" in changes:
+        changes["entries"] = _entries_restamp(current)
+    activity_record(actor=actor, action="dnc.list.updated", obj=current, changes=changes)
+    return current
+
+
+@transaction.atomic
+def dnc_list_delete(*, actor, dnc_list: DncList) -> None:
+    """The list goes (its entries stay stored, never served again)."""
+    current = DncList.objects.select_for_update().filter(pk=dnc_list.pk).first()
+    if current is None or current.deleted_at is not None:
+        return
+    was_active = current.active
+    current.active, current.deleted_at = False, timezone.now()
+    current.updated_at = current.deleted_at
+    current.save()
+    entries = _entries_restamp(current) if was_active else 0
+    activity_record(actor=actor, action="dnc.list.deleted", obj=current,
+                    changes={"name": [current.name, None], "entries": entries})  # fmt: skip
+
+
+# --- entries ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DncEntryInput:
+    list: object  # a DncList's id (or the DncList)
+    phone: str
+    reason: str | None = None
+    source: str | None = None
+    notes: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Row:
+    id: uuid.UUID
+    list_id: uuid.UUID
+    phone: str
+    phone_normalized: str
+    reason: str
+    source: str
+    notes: str
+    expires_at: datetime | None
+
+
+_STAGE = Staging(DncEntry, [f.name for f in fields(_Row)])
+_INSERT = _STAGE.insert_new_sql(
+    computed={"version": "%s", "added_by_id": "%s", "created_at": "%s", "expired": "false"}
+)
+
+
+def _entry_clean(item: DncEntryInput, lists: dict, now) -> tuple[_Row | None, dict]:
+    errors: dict[str, list[str]] = {}
+    list_id = getattr(item.list, "pk", item.list)
+    try:
+        list_id = uuid.UUID(str(list_id))
+    except ValueError:
+        list_id = None
+    if list_id not in lists:
+        errors["list"] = ["No such do-not-call list."]
+    number = ""
+    try:
+        number = phone_normalize(item.phone)
+    except InvalidPhone as exc:
+        errors["phone"] = [str(exc)]
+    reason = _line(item.reason, "reason", errors)
+    source = _line(item.source, "source", errors)
+    notes = _line(item.notes, "notes", errors, max_length=NOTES_MAX)
+    expires_at = item.expires_at
+    if expires_at is not None:
+        try:
+            expires_at = timestamp_aware(expires_at)
+            if expires_at <= now:
+                errors["expires_at"] = ["This time is in the past."]
+        except ValueError as exc:
+            errors["expires_at"] = [str(exc)]
+    if errors:
+        return None, errors
+    phone = item.phone.strip()
+    return _Row(uuid.uuid4(), list_id, phone, number, reason, source, notes, expires_at), {}
+
+
+@transaction.atomic
+def dnc_entries_add(*, actor, items: list[DncEntryInput]) -> list[tuple[DncEntry, bool]]:
+    """Add entries, idempotently per list and E.164 number: a number the list holds already
+    is that entry, unchanged. All or nothing: any invalid item raises DncBatchInvalid.
+    Returns, per input in order, ``(entry, created)``."""
+    if len(items) > BATCH_MAX:
+        raise DncInvalid({"items": [f"At most {BATCH_MAX} entries; import larger files."]})
+    now = timezone.now()
+    ids = {getattr(i.list, "pk", i.list) for i in items}
+    lists = set(
+        DncList.objects.filter(
+            pk__in=[x for x in ids if _uuid(x)], deleted_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    rows, errors = [], {}
+    for index, item in enumerate(items):
+        row, item_errors = _entry_clean(item, lists, now)
+        if item_errors:
+            errors[index] = item_errors
+        rows.append(row)
+    if errors:
+        raise DncBatchInvalid(errors)
+    version = version_next(DNC)
+    unique = list({(r.list_id, r.phone_normalized): r for r in reversed(rows)}.values())
+    _STAGE.load(unique)
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, [version, getattr(actor, "pk", None), now])
+        created = {row[0] for row in cursor.fetchall()}
+    keys = {(r.list_id, r.phone_normalized) for r in rows}
+    held = {
+        (e.list_id, e.phone_normalized): e
+        for e in DncEntry.objects.filter(
+            deleted_at__isnull=True,
+            phone_normalized__in={n for _, n in keys},
+            list_id__in={x for x, _ in keys},
+        )
+    }
+    counts = {"created": len(created), "existing": len(keys) - len(created)}
+    activity_record(actor=actor, action="dnc.entries.added", changes=counts)
+    answer, seen = [], set()
+    for row in rows:
+        entry = held[(row.list_id, row.phone_normalized)]
+        answer.append((entry, entry.pk in created and entry.pk not in seen))
+        seen.add(entry.pk)
+    return answer
+
+
+def _uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@transaction.atomic
+def dnc_entry_delete(*, actor, entry: DncEntry) -> None:
+    """A tombstone for the phones; deleting twice is a no-op."""
+    current = DncEntry.objects.select_for_update().get(pk=entry.pk)
+    if current.deleted_at is not None:
+        return
+    current.version = version_next(DNC)
+    current.deleted_at = timezone.now()
+    current.save(update_fields=["version", "deleted_at"])
+    activity_record(actor=actor, action="dnc.entry.deleted", obj=current,
+                    changes={"phone": [current.phone_normalized, None]})  # fmt: skip
+
+
+_DUE = f"""
+UPDATE {DncEntry._meta.db_table} SET expired = true, version = %s
+WHERE deleted_at IS NULL AND NOT expired AND expires_at IS NOT NULL AND expires_at <= %s
+"""  # noqa: S608 - the model's table name
+
+
+def dnc_expire_due(*, now: datetime | None = None) -> int:
+    """Version the entries whose time has passed (see the module's docstring). Cheap when
+    nothing is due: one probe of the expiry index, no version taken."""
+    now = now or timezone.now()
+    due = DncEntry.objects.filter(
+        deleted_at__isnull=True, expired=False, expires_at__isnull=False, expires_at__lte=now
+    )
+    if not due.exists():
+        return 0
+    with transaction.atomic():
+        version = version_next(DNC)
+        with connection.cursor() as cursor:
+            cursor.execute(_DUE, [version, now])
+            return cursor.rowcount
