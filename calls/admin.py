@@ -1,11 +1,19 @@
 """Call logs in the back-office: read-only (they are the phones' record) and exportable."""
 
+from datetime import timedelta
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from calls.models import CallLog
 from calls.resources import CallLogResource
+from calls.selectors import calls_to_blocked_numbers
 from crm.http.admin import ReadOnlyAdmin
 
 
@@ -30,3 +38,25 @@ class CallLogAdmin(ExportMixin, ReadOnlyAdmin):
     list_per_page = 100
     # Counting the whole table on every page costs more than it tells on a large log.
     show_full_result_count = False
+
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.dnc_report_view)
+        return [path("dnc-report/", report, name="calls_calllog_dnc_report"), *super().get_urls()]
+
+    def dnc_report_view(self, request):
+        """Compliance: outgoing calls to numbers that were on a do-not-call list then, per
+        agent per day, and the latest such calls with the entry that blocked them."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        days = ReportForm(request.GET or None)
+        span = days.cleaned_data["days"] if days.is_valid() else 30
+        until = timezone.now()
+        report = calls_to_blocked_numbers(since=until - timedelta(days=span), until=until)
+        return TemplateResponse(request, "admin/calls/calllog/dnc_report.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "days": span,
+            "title": "Calls to do-not-call numbers", **report,
+        })  # fmt: skip
+
+
+class ReportForm(forms.Form):
+    days = forms.IntegerField(min_value=1, max_value=366, required=False)

@@ -1,7 +1,9 @@
+from django.db import connection
 from django.db.models import QuerySet
 
 from calls.models import CallLog
 from crm.timestamps import iso_utc
+from dnc.models import DncEntry, DncList
 from dnc.selectors import dnc_blocked_at
 
 # A call's representation: every column but the server's own receipt time.
@@ -46,3 +48,45 @@ def call_rows(queryset: QuerySet[CallLog]) -> QuerySet:
     """Plain rows for list pages and the sync feed: no model instances, rendered by
     call_row_to_dict."""
     return queryset.values(*CALL_FIELDS)
+
+
+# --- compliance: outgoing calls to numbers that were blocked ------------------------------
+
+_BLOCKED_CALLS = """
+SELECT {select} FROM {call} c
+  JOIN {entry} e ON e.phone_normalized = c.phone_normalized
+   AND e.created_at <= c.started_at
+   AND (e.expires_at IS NULL OR e.expires_at > c.started_at)
+   AND (e.deleted_at IS NULL OR e.deleted_at > c.started_at)
+  JOIN {list} l ON l.id = e.list_id AND l.active AND l.deleted_at IS NULL
+  JOIN {user} u ON u.id = c.user_id
+ WHERE c.direction = 'outgoing' AND c.started_at >= %s AND c.started_at < %s
+"""
+
+
+def _blocked_sql(select: str) -> str:
+    users = CallLog._meta.get_field("user").related_model._meta.db_table
+    return _BLOCKED_CALLS.format(
+        select=select, call=CallLog._meta.db_table, entry=DncEntry._meta.db_table,
+        list=DncList._meta.db_table, user=users,
+    )  # fmt: skip
+
+
+def calls_to_blocked_numbers(*, since, until, limit: int = 500) -> dict:
+    """The compliance report: outgoing calls whose number was on an active do-not-call entry
+    when they started, per agent per day (one grouped query), and the latest of them with the
+    entry that blocked each (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _blocked_sql("(c.started_at AT TIME ZONE 'UTC')::date, u.email, count(DISTINCT c.id)")
+            + " GROUP BY 1, 2 ORDER BY 1 DESC, 2",
+            [since, until],
+        )
+        per_day = cursor.fetchall()
+        cursor.execute(
+            _blocked_sql("c.started_at, u.email, c.phone_normalized, l.name, e.reason, c.id")
+            + " ORDER BY c.started_at DESC LIMIT %s",
+            [since, until, limit],
+        )
+        calls = cursor.fetchall()
+    return {"per_day": per_day, "calls": calls}

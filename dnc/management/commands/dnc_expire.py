@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand
+
+from dnc.services import dnc_expire_due
+
+
+class Command(BaseCommand):
+    help = (
+        "Give expired do-not-call entries a new version, so phones following /sync/dnc drop "
+        "them. Every feed read does this too; run it from a timer (e.g. every minute) so "
+        "that it also happens while no phone is reading."
+    )
+
+    def handle(self, *args, **options):
+        count = dnc_expire_due()
+        self.stdout.write(f"{count} entr{'y' if count == 1 else 'ies'} expired.")
