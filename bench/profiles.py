@@ -23,6 +23,7 @@ class Profile:
     login_reps: int
     radicale: bool
     radicale_reps: int
+    dnc_entries: int  # numbers on the do-not-call list (scenario 9)
 
 
 QUICK = Profile(
@@ -44,6 +45,7 @@ QUICK = Profile(
     login_reps=5,
     radicale=False,
     radicale_reps=1,
+    dnc_entries=200_000,
 )
 
 FULL = Profile(
@@ -65,4 +67,5 @@ FULL = Profile(
     login_reps=15,
     radicale=True,
     radicale_reps=3,
+    dnc_entries=10_000_000,
 )

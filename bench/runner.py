@@ -136,6 +136,7 @@ def run(
         bulk,
         carddav,
         delta,
+        dnc,
         imports,
         initial_sync,
         login_cost,
@@ -176,10 +177,12 @@ def run(
                 ]:
                     if want(key):
                         bench.attempt(order, name, step)
-                if want("6") or want("4"):
+                if want("6") or want("4") or want("9"):
                     bench.grow(profile.reads_contacts, profile.reads_calls)
                 if want("6"):
                     bench.attempt(6, "6 reads", reads.run)
+                if want("9"):
+                    bench.attempt(9, "9 do-not-call", dnc.run)
                 if want("4"):
                     bench.attempt(4, "4 call upload", upload.run)
                 if want("3"):
