@@ -57,6 +57,8 @@ class Contact(models.Model):
     field_versions = models.JSONField(
         default=dict, db_default=Value({}, JSONField()), editable=False
     )
+    # The email and the company folded like name_search, for search (trigram-indexed).
+    details_search = models.CharField(max_length=460, editable=False, default="", db_default="")
 
     objects = models.Manager()
     live = LiveManager()

@@ -30,6 +30,7 @@ CONTACT_FIELDS = (
             "custom_fields",
             "custom_fields_hidden",
             "field_versions",
+            "details_search",
             *_AS_TEXT,
         }
     ),
@@ -183,14 +184,15 @@ def contact_list() -> QuerySet[Contact]:
 
 
 def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
-    """Name: case- and accent-insensitive substring, plus typo-tolerant trigram similarity
-    (GIN-indexed). Phone: the digits anywhere in the E.164 number."""
+    """Name, email and company: case- and accent-insensitive substring (trigram GIN indexes),
+    plus typo-tolerant trigram similarity on the name. Phone: the digits anywhere in the E.164
+    number."""
     key = search_key(text)
     digits = phone_digits(text)
     if not key:
         return queryset
     queryset = queryset.alias(phone_digits=Substr("phone_normalized", 2))  # see migration 0003
-    condition = Q(name_search__contains=key)
+    condition = Q(name_search__contains=key) | Q(details_search__contains=key)
     if len(digits) >= 3:
         condition |= Q(phone_digits__contains=digits)
     if len(key) >= 3:

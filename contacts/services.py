@@ -30,7 +30,7 @@ from contacts.merge import field_versions_stamped, fields_changed_since
 from contacts.models import Contact
 from contacts.rules import Decision, older_wins
 from contacts.selectors import contact_to_dict
-from contacts.text import search_key
+from contacts.text import details_search_key, search_key
 from crm.db.store import copy_records
 from crm.phones import InvalidPhone, phone_normalize
 from crm.text import text_is_storable
@@ -97,6 +97,7 @@ class ContactRecord:
     custom_fields_hidden: dict
     lists: list[uuid.UUID]
     field_versions: dict
+    details_search: str
 
     def __str__(self) -> str:  # Contact.__str__ without the instance
         return f"{self.name} ({self.phone_normalized})"
@@ -452,6 +453,7 @@ def contacts_upsert(
             custom_fields_hidden=kept.custom_fields_hidden if kept is not None else {},
             lists=kept.lists if kept is not None else [],
             field_versions={},  # every field changed at this version (contacts/merge.py)
+            details_search=details_search_key(details["email"], details["company"]),
         )
 
     saved = not dry_run
@@ -508,7 +510,7 @@ def contacts_numbers_of(
 
 _REPLACED_FIELDS = [
     "name", "name_search", "created_by", "created_at", "updated_at", "version", *DETAILS,
-    "tags", "tags_key", "custom_fields", "field_versions",
+    "tags", "tags_key", "custom_fields", "field_versions", "details_search",
 ]  # fmt: skip
 
 
@@ -689,6 +691,7 @@ def contact_update(
         setattr(current, key, value)
     current.tags_key = tags_key(current.tags)
     current.name_search = search_key(current.name)
+    current.details_search = details_search_key(current.email, current.company)
     current.updated_at = timezone.now()
     current.version = version
     current.save()

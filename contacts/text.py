@@ -1,4 +1,7 @@
+import re
 import unicodedata
+
+_EMAIL_SEPARATORS = re.compile(r"[@.\-_+]")
 
 
 def search_key(text: str) -> str:
@@ -7,3 +10,10 @@ def search_key(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
+
+
+def details_search_key(email: str, company: str) -> str:
+    """What search matches of a contact besides its name: the email and the company, folded
+    like the name (an address's words split at @ . - _ + so that "acme" finds "j@acme.io")."""
+    words = " ".join(part for part in _EMAIL_SEPARATORS.split(email or "") if part)
+    return search_key(f"{words} {company or ''}")

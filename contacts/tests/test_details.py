@@ -6,6 +6,7 @@ import pytest
 
 from contacts.models import Contact
 from contacts.services import ContactInput, contact_create, contact_update, contacts_upsert
+from contacts.tests.factories import next_phone
 from crm.tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -320,3 +321,21 @@ def test_company_and_has_calls_filters(agent_client, agent):
     assert names(has_calls="false") == ["P1", "P2"]
     assert names(company="acme s.a.", has_calls="false") == ["P1"]
     assert_error(agent_client.get(CONTACTS, {"has_calls": "maybe"}), 400)
+
+
+def test_search_also_matches_email_and_company_without_accents_or_case(agent_client):
+    for name, extra in [
+        ("Ada", {"email": "ada@analytical.example", "company": "Société Générale"}),
+        ("Bob", {"email": "bob.stone@acme.io", "company": "ACME S.A."}),
+        ("Cy", {}),
+    ]:
+        agent_client.post(CONTACTS, {"name": name, "phone": next_phone(), **extra}, format="json")
+
+    def names(query):
+        page = agent_client.get(CONTACTS, {"search": query}).json()["results"]
+        return sorted(c["name"] for c in page)
+
+    assert names("acme") == ["Bob"]  # the company, and the address's domain
+    assert names("generale") == ["Ada"]  # accents and case ignored
+    assert names("analytical") == ["Ada"]  # a word of the address
+    assert names("stone") == ["Bob"]
