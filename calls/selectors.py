@@ -90,3 +90,24 @@ def calls_to_blocked_numbers(*, since, until, limit: int = 500) -> dict:
         )
         calls = cursor.fetchall()
     return {"per_day": per_day, "calls": calls}
+
+
+# --- export ----------------------------------------------------------------------------------
+
+EXPORT_HEADER = (
+    "id", "started_at", "direction", "duration_seconds", "phone", "phone_normalized",
+    "user_email", "contact_id", "contact_name", "device_id", "client_call_id",
+)  # fmt: skip
+_EXPORT_VALUES = (
+    "id", "started_at", "direction", "duration_seconds", "phone", "phone_normalized",
+    "user__email", "contact_id", "contact__name", "device_id", "client_call_id",
+)  # fmt: skip
+
+
+def call_export_rows(queryset: QuerySet[CallLog]):
+    """The rows of an export, read through a server-side cursor (constant memory)."""
+    return queryset.values_list(*_EXPORT_VALUES).iterator(chunk_size=2000)
+
+
+def call_export_cells(row: tuple) -> list:
+    return [str(row[0]), *row[1:7], str(row[7]) if row[7] else "", *row[8:]]

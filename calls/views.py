@@ -1,25 +1,45 @@
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
-from accounts.permissions import ReadOnlyForViewers
+from accounts.permissions import IsManagerOrAdmin, ReadOnlyForViewers
 from calls import services
 from calls.filters import CallFilter
-from calls.selectors import call_list, call_row_to_dict, call_rows, call_rows_flagged
+from calls.selectors import (
+    EXPORT_HEADER,
+    call_export_cells,
+    call_export_rows,
+    call_list,
+    call_row_to_dict,
+    call_rows,
+    call_rows_flagged,
+)
 from calls.serializers import (
     CallUploadResultSerializer,
     CallUploadSerializer,
     CallWithDncSerializer,
 )
 from contacts.models import Contact
+from crm.http.exports import (
+    XLSX_TYPE,
+    ExportNegotiationMixin,
+    ExportQuerySerializer,
+    export_response,
+)
 from crm.http.pagination import PageOrKeysetPagination
 from crm.http.routers import UUID_PATTERN
 
 
-class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CallViewSet(
+    ExportNegotiationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Calls are append-only: list, retrieve, upload."""
 
     permission_classes = [ReadOnlyForViewers]
@@ -40,6 +60,23 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         page = self.paginate_queryset(call_rows(self.filter_queryset(self.get_queryset())))
         rows = call_rows_flagged(page)  # one more query: the page's numbers against DNC
         return self.get_paginated_response([call_row_to_dict(row) for row in rows])
+
+    @extend_schema(
+        parameters=[ExportQuerySerializer],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_TYPE): OpenApiTypes.BINARY},
+        description="The calls the list would show with the same filters, as one file streamed "
+        "in constant memory (managers and admins).",
+    )
+    @action(detail=False, methods=["get"], permission_classes=[IsManagerOrAdmin],
+            pagination_class=None)  # fmt: skip
+    def export(self, request):
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        calls = self.filter_queryset(self.get_queryset())
+        return export_response(
+            fmt=query.validated_data["format"], filename="calls", header=EXPORT_HEADER,
+            rows=call_export_rows(calls), cells=call_export_cells,
+        )  # fmt: skip
 
     def retrieve(self, request, *args, **kwargs):
         row = call_rows(self.get_queryset().filter(pk=self.get_object().pk)).get()

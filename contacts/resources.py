@@ -37,6 +37,7 @@ from contacts.services import (
     contacts_validate,
 )
 from contacts.services import Result as Outcome
+from crm.http.exports import cell_safe
 from crm.timestamps import iso_utc, timestamp_parse
 
 # The columns of an import file, in template order. Extra columns (an export's id,
@@ -72,32 +73,10 @@ PREVIEW_ROWS = 1000
 
 # --- spreadsheet formula injection ------------------------------------------------------------
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# "+12025550101" or "+1 (202) 555-0101": a number, not a formula. Escaping it would corrupt
-# every phone column for nothing: a spreadsheet can only *compute* such a cell, never call a
-# function, open a link or run a command (that needs letters, quotes or a pipe).
-_PLAIN_NUMBER = re.compile(r"\+[\d ().-]*\d[\d ().-]*")
-
-
-def spreadsheet_safe(value):
-    """Return ``value`` so that no spreadsheet reads it as a formula (OWASP "CSV injection").
-
-    A text cell starting with =, +, -, @, tab or CR gets a leading apostrophe, which spreadsheets
-    treat as "this is text". The rule looks at the content, not the column: a contact's name or
-    its phone number *as entered* can both hold ``=HYPERLINK(...)`` (the phone parser reads the
-    digits out of surrounding text), while E.164 numbers and other plain "+digits" stay intact.
-
-    django-import-export's own IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT is not used: it only
-    handles "=", deletes it instead of quoting, turns every cell (numbers too) into text and
-    rebuilds the dataset row by row from the front (quadratic on large exports).
-    """
-    if (
-        isinstance(value, str)
-        and value.startswith(_FORMULA_PREFIXES)
-        and not _PLAIN_NUMBER.fullmatch(value)
-    ):
-        return "'" + value
-    return value
+# One rule for every file the server writes (crm/http/exports.py). django-import-export's own
+# IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT is not used: it only handles "=", deletes it instead
+# of quoting, turns every cell (numbers too) into text and rebuilds the dataset row by row.
+spreadsheet_safe = cell_safe
 
 
 class SpreadsheetSafeMixin:

@@ -1,6 +1,7 @@
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -16,6 +17,9 @@ from contacts.filters import ContactFilter, ContactSearchFilter
 from contacts.models import BulkOperation, ContactField
 from contacts.permissions import ContactObjectPermission
 from contacts.selectors import (
+    EXPORT_HEADER,
+    contact_export_cells,
+    contact_export_rows,
     contact_list,
     contact_row_to_dict,
     contact_rows,
@@ -50,10 +54,17 @@ from contacts.serializers import (
     ScrubRequestSerializer,
     ScrubResultSerializer,
 )
+from crm.http.exports import (
+    XLSX_TYPE,
+    ExportNegotiationMixin,
+    ExportQuerySerializer,
+    export_response,
+)
 from crm.http.routers import UUID_PATTERN, UuidLookupMixin
 
 
 class ContactViewSet(
+    ExportNegotiationMixin,
     UuidLookupMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -114,6 +125,23 @@ class ContactViewSet(
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
     def search(self, request):
         return self.list(request)
+
+    @extend_schema(
+        parameters=[ExportQuerySerializer],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_TYPE): OpenApiTypes.BINARY},
+        description="The live contacts the list would show with the same filters, as one file "
+        "streamed in constant memory (managers and admins). The columns import back.",
+    )
+    @action(detail=False, methods=["get"], permission_classes=[IsManagerOrAdmin],
+            pagination_class=None)  # fmt: skip
+    def export(self, request):
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        contacts = self.filter_queryset(self.get_queryset())
+        return export_response(
+            fmt=query.validated_data["format"], filename="contacts", header=EXPORT_HEADER,
+            rows=contact_export_rows(contacts), cells=contact_export_cells(),
+        )  # fmt: skip
 
     @extend_schema(responses={200: ContactStatsSerializer})
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
