@@ -42,14 +42,19 @@ class TombstoneSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-def _contact_changes() -> PolymorphicProxySerializer:
-    """A feed's changes: contacts and tombstones (a field instance belongs to one serializer)."""
+def _changes(component_name: str, record) -> PolymorphicProxySerializer:
+    """A feed's changes: records and tombstones (a field instance belongs to one serializer,
+    so each use builds its own)."""
     return PolymorphicProxySerializer(
-        component_name="ContactChange",
-        serializers=[ContactSerializer, TombstoneSerializer],
+        component_name=component_name,
+        serializers=[record, TombstoneSerializer],
         resource_type_field_name=None,
         many=True,
     )
+
+
+def _contact_changes() -> PolymorphicProxySerializer:
+    return _changes("ContactChange", ContactSerializer)
 
 
 CURSOR_HELP = "Opaque and signed; send back exactly what the server gave."
@@ -62,23 +67,13 @@ class ContactFeedPageSerializer(serializers.Serializer):
 
 
 class ListFeedPageSerializer(serializers.Serializer):
-    changes = PolymorphicProxySerializer(
-        component_name="ListChange",
-        serializers=[ContactListFeedSerializer, TombstoneSerializer],
-        resource_type_field_name=None,
-        many=True,
-    )
+    changes = _changes("ListChange", ContactListFeedSerializer)
     cursor = serializers.CharField(help_text=CURSOR_HELP)
     has_more = serializers.BooleanField()
 
 
 class DncFeedPageSerializer(serializers.Serializer):
-    changes = PolymorphicProxySerializer(
-        component_name="DncChange",
-        serializers=[DncFeedEntrySerializer, TombstoneSerializer],
-        resource_type_field_name=None,
-        many=True,
-    )
+    changes = _changes("DncChange", DncFeedEntrySerializer)
     cursor = serializers.CharField(help_text=CURSOR_HELP)
     has_more = serializers.BooleanField()
 

@@ -13,12 +13,11 @@ import random
 import time
 import uuid
 
-from bench.client import api_client, closed_loop, timed_get
 from bench.common import log, median, ms, secs
 from bench.data import NOW, bulk_load, phone_as_entered, phone_e164, vacuum_analyze
 from bench.report import Target
+from bench.scenarios.reads import http_load
 
-CLIENTS = 8
 SCRUB_CONTACTS = 100_000
 ENTRY_COLUMNS = (
     "id", "list_id", "phone", "phone_normalized", "reason", "source", "notes", "expires_at",
@@ -64,22 +63,6 @@ def _load(bench, count: int) -> int:
     return first
 
 
-def _check_load(bench, make_url, seconds: float, seed: int):
-    clients = [api_client(bench.base_url, bench.token) for _ in range(CLIENTS)]
-    rngs = [random.Random(seed * 100 + i) for i in range(CLIENTS)]
-
-    def request(client: int, n: int) -> float:
-        took, response = timed_get(clients[client], make_url(rngs[client]))
-        response.raise_for_status()
-        return took
-
-    try:
-        return closed_loop(request, clients=CLIENTS, seconds=seconds)
-    finally:
-        for client in clients:
-            client.close()
-
-
 def run(bench) -> None:
     profile = bench.profile
     conn = bench.conn
@@ -103,7 +86,7 @@ def run(bench) -> None:
     latencies = {name: [] for name in makers}
     for round_ in range(profile.read_rounds + 1):  # the first round warms up
         for name, make in makers.items():
-            result = _check_load(bench, make, profile.read_seconds, seed=round_)
+            result = http_load(bench, make, profile.read_seconds, seed=round_)
             if result.errors:
                 raise RuntimeError(f"{name}: {result.errors} errors, e.g. {result.first_error}")
             if round_:

@@ -49,7 +49,8 @@ def http_load(bench, make_url, seconds: float, seed: int):
     rngs = [random.Random(seed * 100 + i) for i in range(CLIENTS)]
 
     def request(client: int, n: int) -> float:
-        took, _ = timed_get(clients[client], make_url(rngs[client]))
+        took, response = timed_get(clients[client], make_url(rngs[client]))
+        response.raise_for_status()  # an error answer is an error, not a fast request
         return took
 
     try:
