@@ -23,7 +23,7 @@ from contacts.lists import members_add, members_remove
 from contacts.merge import FLOOR
 from contacts.models import BulkAction, BulkChange, BulkOperation, Contact, ContactList
 from contacts.selectors import contact_list
-from contacts.services import contact_clean_tags, tags_key, tags_merged
+from contacts.services import TAGS_MAX, contact_clean_tags, tags_key, tags_merged
 from crm.db.store import copy_records
 from ledger.activity import ActivityEntry, activity_record_bulk
 from ledger.numbers import numbers_live
@@ -246,6 +246,10 @@ def bulk_run(*, actor, action: str, data=None, contact_ids=None, criteria=None) 
         if pk not in rows:  # deleted between the check and the lock
             errors[str(pk)] = GONE
     plans = {pk: plan for pk, row in rows.items() if (plan := _plan(action, args, row))}
+    for pk, (field, _, after) in list(plans.items()):
+        if field == "tags" and len(after) > TAGS_MAX:  # the rule of single edits
+            plans.pop(pk)
+            errors[str(pk)] = {"tags": [f"At most {TAGS_MAX} tags."]}
     changed = _apply(actor=actor, action=action, args=args, plans=plans, version=version)
     plans = {pk: plan for pk, plan in plans.items() if pk in changed}
     operation = BulkOperation.objects.create(
@@ -253,7 +257,7 @@ def bulk_run(*, actor, action: str, data=None, contact_ids=None, criteria=None) 
         data=_arguments(args),
         actor=actor,
         processed=len(rows) + len(errors),
-        succeeded=len(rows),
+        succeeded=len(rows) - sum(1 for key in errors if uuid.UUID(key) in rows),
         failed=len(errors),
         errors=errors,
     )
@@ -319,9 +323,9 @@ def bulk_undo(*, actor, operation: BulkOperation) -> dict:
     args = {}
     action = operation.action
     if field == "lists":
-        args["list"] = ContactList.objects.filter(pk=operation.data["list"]).first()
+        args["list"] = ContactList.live.filter(pk=operation.data["list"]).first()
         action = _REVERSED[operation.action]
-        if args["list"] is None:  # purged since: nothing to put back
+        if args["list"] is None:  # deleted since: nothing to put back on it
             errors.update({str(pk): CHANGED_SINCE for pk in plans})
             plans = {}
     changed = _apply(actor=actor, action=action, args=args, plans=plans, version=version)

@@ -647,6 +647,8 @@ def contact_update(
         new["tags"] = tags_merged(
             current.tags, add=tag_sets.get("tags_add", ()), remove=tag_sets.get("tags_remove", ())
         )
+        if len(new["tags"]) > TAGS_MAX:
+            raise ContactInvalid({"tags_add": [f"A contact has at most {TAGS_MAX} tags."]})
     if custom_edits:
         new["custom_fields"] = custom_values_merged(current.custom_fields, custom_edits)
     changes = {
@@ -701,9 +703,8 @@ def contact_update(
     return ContactOutcome(result=Result.UPDATED, contact=current, changes=changes)
 
 
-# A delete with a stale base_version conflicts when any of these changed after it: what the
-# phone's user saw when deciding to delete. List memberships are the office's business.
-_DELETE_CHECKED = ("name", "phone", *DETAILS, "tags", "created_by")
+# What a stale delete's conflict names when they changed after its base_version.
+_DELETE_CHECKED = ("name", "phone", *DETAILS, "tags", "created_by", "lists")
 
 
 @transaction.atomic
@@ -716,12 +717,13 @@ def contact_delete(*, actor, contact: Contact, base_version: int | None = None) 
         return ContactOutcome(result=Result.DELETED, contact=current)
     _check_base_version(base_version, current)
     if base_version is not None and base_version < current.version:
+        # Always a conflict (the field-level merge is for edits): conflicting_fields says what
+        # changed since, for the phone to show.
         names = [*_DELETE_CHECKED, *(f"custom_fields.{key}" for key in current.custom_fields)]
         conflicting = fields_changed_since(
             current.field_versions, current.version, base_version, names
         )
-        if conflicting:
-            raise VersionConflict(current, conflicting, contact_to_dict(current))
+        raise VersionConflict(current, conflicting, contact_to_dict(current))
     current.deleted_at = current.updated_at = timezone.now()
     current.version = version
     current.save(update_fields=["deleted_at", "updated_at", "version"])

@@ -12,7 +12,10 @@ class DncListSerializer(serializers.Serializer):
     description = StrictCharField(required=False, allow_blank=True, max_length=2000)
     source = StrictCharField(required=False, allow_blank=True, max_length=200)
     active = StrictBooleanField(required=False, help_text="Inactive lists block nothing.")
-    entry_count = serializers.IntegerField(read_only=True, help_text="Numbers it blocks now.")
+    entry_count = serializers.IntegerField(
+        read_only=True,
+        help_text="Its entries not removed or expired (they block while the list is active).",
+    )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 

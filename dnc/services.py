@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.db.store import Staging
+from crm.http.errors import PayloadTooLarge
 from crm.phones import InvalidPhone, phone_normalize
 from crm.text import text_is_storable
 from crm.timestamps import timestamp_aware
@@ -157,6 +158,14 @@ class _Row:
 
 
 _STAGE = Staging(DncEntry, [f.name for f in fields(_Row)])
+# A number whose entry on that list has expired is added again as a new entry: the expired one
+# becomes a tombstone first (the unique rule is per list and live number).
+_RETIRE_EXPIRED = (
+    f"UPDATE {DncEntry._meta.db_table} e SET deleted_at = %s, version = %s "  # noqa: S608
+    f"FROM {_STAGE.table} s WHERE e.list_id = s.list_id "
+    "AND e.phone_normalized = s.phone_normalized AND e.deleted_at IS NULL "
+    "AND (e.expired OR e.expires_at <= %s)"
+)
 _INSERT = _STAGE.insert_new_sql(
     computed={"version": "%s", "added_by_id": "%s", "created_at": "%s", "expired": "false"}
 )
@@ -199,7 +208,10 @@ def dnc_entries_add(*, actor, items: list[DncEntryInput]) -> list[tuple[DncEntry
     is that entry, unchanged. All or nothing: any invalid item raises DncBatchInvalid.
     Returns, per input in order, ``(entry, created)``."""
     if len(items) > BATCH_MAX:
-        raise DncInvalid({"items": [f"At most {BATCH_MAX} entries; import larger files."]})
+        raise PayloadTooLarge(
+            f"At most {BATCH_MAX} entries in one request; import larger files.",
+            details={"limit": BATCH_MAX, "size": len(items)},
+        )
     now = timezone.now()
     ids = {getattr(i.list, "pk", i.list) for i in items}
     lists = set(
@@ -219,6 +231,7 @@ def dnc_entries_add(*, actor, items: list[DncEntryInput]) -> list[tuple[DncEntry
     unique = list({(r.list_id, r.phone_normalized): r for r in reversed(rows)}.values())
     _STAGE.load(unique)
     with connection.cursor() as cursor:
+        cursor.execute(_RETIRE_EXPIRED, [now, version, now])
         cursor.execute(_INSERT, [version, getattr(actor, "pk", None), now])
         created = {row[0] for row in cursor.fetchall()}
     keys = {(r.list_id, r.phone_normalized) for r in rows}

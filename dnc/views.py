@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsManagerOrAdmin
+from crm.http.errors import PayloadTooLarge
 from crm.http.routers import UuidLookupMixin
 from crm.phones import InvalidPhone, phone_normalize
 from dnc import services
@@ -113,7 +114,10 @@ class DncEntryViewSet(
         many = isinstance(request.data, list)
         raw = request.data if many else [request.data]
         if len(raw) > services.BATCH_MAX:
-            raise ValidationError({"items": [f"At most {services.BATCH_MAX} entries."]})
+            raise PayloadTooLarge(
+                f"At most {services.BATCH_MAX} entries in one request; import larger files.",
+                details={"limit": services.BATCH_MAX, "size": len(raw)},
+            )
         items, errors = [], {}
         for index, item in enumerate(raw):
             serializer = DncEntryInputSerializer(data=item)

@@ -172,3 +172,33 @@ def test_ten_thousand_contacts_take_a_handful_of_queries(
         answer = _bulk(manager_client, action="add_tags", contact_ids=ids, data={"tags": ["x"]})
     assert answer["succeeded"] == 2000
     assert Contact.objects.filter(tags_key__contains=["x"]).count() == 2000
+
+
+def test_tags_stay_at_most_fifty_in_bulk_and_in_edits(manager_client, agent_client, agent):
+    full = make_contact(actor=agent, name="Full")
+    contact_update(actor=agent, contact=full, tags=[f"t{n}" for n in range(50)])
+    room = make_contact(actor=agent, name="Room")
+    ids = [str(full.id), str(room.id)]
+    answer = _bulk(manager_client, action="add_tags", contact_ids=ids, data={"tags": ["more"]})
+    assert (answer["succeeded"], answer["failed"]) == (1, 1)
+    assert "tags" in answer["errors"][str(full.id)]
+    assert len(Contact.objects.get(pk=full.pk).tags) == 50
+    edit = agent_client.patch(f"/api/v1/contacts/{full.id}", {"tags_add": ["x"]}, format="json")
+    assert "tags_add" in assert_error(edit, 400, "validation_error")["details"]
+
+
+def test_undoing_a_list_operation_after_the_list_went_leaves_the_contacts(manager_client, manager,
+                                                                          agent):  # fmt: skip
+    from contacts.lists import list_delete
+
+    target = list_create(actor=manager, name="Gone soon")
+    contact = make_contact(actor=agent)
+    listed = _bulk(manager_client, action="add_to_list", contact_ids=[str(contact.id)],
+                   data={"list": str(target.id)})  # fmt: skip
+    removed = _bulk(manager_client, action="remove_from_list", contact_ids=[str(contact.id)],
+                    data={"list": str(target.id)})  # fmt: skip
+    assert listed["succeeded"] == removed["succeeded"] == 1
+    list_delete(actor=manager, contact_list=target)
+    undone = _undo(manager_client, removed["id"])
+    assert undone["failed"] == 1
+    assert Contact.objects.get(pk=contact.pk).lists == []  # not put back on a deleted list

@@ -6,6 +6,8 @@ import threading
 import pytest
 from django.db import connections
 
+from contacts.errors import VersionConflict
+from contacts.lists import list_create, list_members_add
 from contacts.merge import FLOOR, field_version, field_versions_stamped, fields_changed_since
 from contacts.models import Contact
 from contacts.services import contact_delete, contact_update
@@ -113,13 +115,22 @@ def test_a_sync_edit_merges_or_names_its_conflicting_fields(agent_client, agent)
 
 
 @pytest.mark.django_db
-def test_a_stale_delete_conflicts_only_if_something_changed_since(agent):
+def test_a_stale_delete_always_conflicts_and_names_what_changed(agent, manager):
     kept = make_contact(actor=agent)
     stale = kept.version
     contact_update(actor=agent, contact=kept, email="k@x.org")
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(VersionConflict) as raised:
         contact_delete(actor=agent, contact=kept, base_version=stale)
     assert raised.value.conflicting_fields == ["email"]
+
+    listed = make_contact(actor=agent)
+    stale = listed.version
+    campaign = list_create(actor=manager, name="Campaign")
+    list_members_add(actor=manager, contact_list=campaign, contact_ids=[listed.pk])
+    with pytest.raises(VersionConflict) as raised:
+        contact_delete(actor=agent, contact=listed, base_version=stale)
+    assert raised.value.conflicting_fields == ["lists"]
+    assert Contact.live.filter(pk=listed.pk).exists()
 
     gone = make_contact(actor=agent)
     deleted = contact_delete(actor=agent, contact=gone, base_version=gone.version)

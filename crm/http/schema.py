@@ -133,7 +133,7 @@ def document_errors(result, generator, request, public):
     return result
 
 
-# Bodies that are one object or an array of up to 5,000 of them (the views take both).
+# Bodies that are one object or an array of them (the views take both; see their limits).
 _ONE_OR_MANY = {("/api/v1/dnc/entries", "post")}
 
 
@@ -146,5 +146,6 @@ def one_or_many_bodies(result, generator, request, public):
         content = operation["requestBody"]["content"]
         for media in content.values():
             one = media["schema"]
-            media["schema"] = {"oneOf": [one, {"type": "array", "items": one, "maxItems": 5000}]}
+            # No maxItems: more than 5,000 is a 413 (too large), not a malformed body.
+            media["schema"] = {"oneOf": [one, {"type": "array", "items": one}]}
     return result

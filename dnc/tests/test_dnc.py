@@ -75,7 +75,8 @@ def test_batches_are_all_or_nothing_and_count_what_they_did(manager_client):
     assert set(error["details"]["items"]) == {"0", "10"}
     assert DncEntry.objects.count() == 10
     too_many = [{"list": dnc_list["id"], "phone": "+12025550100"}] * 5001
-    assert_error(manager_client.post(ENTRIES, too_many, format="json"), 400)
+    error = assert_error(manager_client.post(ENTRIES, too_many, format="json"), 413)
+    assert error["details"] == {"limit": 5000, "size": 5001}
 
 
 def test_check_follows_removal_expiry_and_the_list(manager_client, agent_client):
@@ -227,3 +228,15 @@ def test_entries_filter_by_list_and_by_a_number_in_any_format(manager_client, ag
     assert agent_client.get(ENTRIES, {"list": state["id"]}).json()["count"] == 2
     # Not a number: nothing matches (and the paginator's estimate copes with an empty query).
     assert agent_client.get(ENTRIES, {"phone": "not a number"}).json()["count"] == 0
+
+
+def test_a_number_whose_entry_expired_is_added_again(manager_client, agent_client):
+    dnc_list = _list(manager_client)
+    soon = (timezone.now() + timedelta(hours=1)).isoformat()
+    first = _add(manager_client, dnc_list, "+12025550100", expires_at=soon).json()
+    DncEntry.objects.filter(pk=first["id"]).update(expires_at=timezone.now() - timedelta(1))
+    again = _add(manager_client, dnc_list, "+12025550100", reason="asked again")
+    assert again.status_code == 201
+    assert again.json()["id"] != first["id"] and again.json()["active"] is True
+    assert _check(agent_client, "+12025550100")["blocked"] is True
+    assert DncEntry.objects.get(pk=first["id"]).deleted_at is not None  # a tombstone
