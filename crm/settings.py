@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "contacts",
     "calls",
     "syncaudit",
+    "procrastinate.contrib.django",
+    "jobs",
 ]
 
 MIDDLEWARE = [

@@ -6,10 +6,10 @@ or deleted.
 Expiry is a change nobody writes. The choice: ``dnc_expire_due`` versions the entries whose
 ``expires_at`` has passed (``expired`` set, a new version), so a phone following the feed gets
 their tombstones like any other change. It runs at the start of every feed read (one probe of
-a partial index when nothing is due) and from ``manage.py dnc_expire`` for an operator's
-timer; computing expiry inside the feed instead would hand a phone that already passed an
-entry's version no news when it expires. ``/dnc/check`` does not wait for the sweep: it
-compares ``expires_at`` with the time of the request.
+a partial index when nothing is due) and every minute from the worker's periodic task
+(jobs/tasks.py), so also while nobody reads. Computing expiry inside the feed instead would
+give a phone that already passed an entry's version no news when it expires. ``/dnc/check``
+does not wait for the sweep: it compares ``expires_at`` with the time of the request.
 """
 
 import uuid

@@ -1,6 +1,10 @@
-"""`make run`: migrate, say which database this is, then Django's development server."""
+"""`make run`: migrate, say which database this is, start a background worker, then Django's
+development server (the worker stops with it)."""
 
+import atexit
 import os
+import subprocess
+import sys
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,7 +27,21 @@ class Command(BaseCommand):
         if not os.environ.get("RUN_MAIN"):
             call_command("migrate", interactive=False, verbosity=1)
             self.stdout.write(self._banner(addrport))
+            self._start_worker()
         call_command("runserver", addrport)
+
+    def _start_worker(self) -> None:
+        """One worker beside the server, in its own process, stopped when this one ends."""
+        worker = subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=settings.BASE_DIR)
+
+        def stop():
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+        atexit.register(stop)
 
     def _banner(self, addrport: str) -> str:
         db = settings.DATABASES["default"]
@@ -38,6 +56,7 @@ class Command(BaseCommand):
             "",
             f"  Database: PostgreSQL {major}.{rest} at {where} ({origin})",
             f"  Server:   {base}/   admin: {base}/admin/   API docs: {base}/api/v1/docs",
+            "  Worker:   one background worker (jobs, periodic upkeep) runs beside it",
         ]
         if not get_user_model().objects.filter(is_superuser=True).exists():
             lines.append("  No admin yet: run `make superuser` in another terminal.")

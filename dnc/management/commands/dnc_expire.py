@@ -6,8 +6,8 @@ from dnc.services import dnc_expire_due
 class Command(BaseCommand):
     help = (
         "Give expired do-not-call entries a new version, so phones following /sync/dnc drop "
-        "them. Every feed read does this too; run it from a timer (e.g. every minute) so "
-        "that it also happens while no phone is reading."
+        "them. Every feed read and the worker's periodic dnc.expire task (every minute) do "
+        "this too."
     )
 
     def handle(self, *args, **options):

@@ -1,0 +1,31 @@
+"""The one door to the task queue: procrastinate, whose jobs live in PostgreSQL (no other
+store to run; LISTEN/NOTIFY wakes the workers, periodic tasks are built in). Tasks are
+declared and enqueued through this module only, so swapping the library touches one file.
+
+Workers: ``python manage.py worker`` (any number, on any machine reaching the database).
+"""
+
+from procrastinate.contrib.django import app
+
+
+def task(**options):
+    """Declare a task (``queue=``, ``retry=``, ``lock=``...): procrastinate's own options."""
+    return app.task(**options)
+
+
+def periodic(*, cron: str):
+    """Run the decorated task on a cron schedule (one run per tick, whatever the number of
+    workers: procrastinate defers it with a queueing lock)."""
+    return app.periodic(cron=cron)
+
+
+def enqueue(declared, **arguments) -> int:
+    """Put a job of ``declared`` on the queue; its id."""
+    return declared.defer(**arguments)
+
+
+def worker_run(*, once: bool = False, concurrency: int = 1) -> None:
+    """Work jobs until stopped (SIGINT/SIGTERM: running jobs finish first); ``once``: until
+    the queues are empty."""
+    with app.replace_connector(app.connector.get_worker_connector()):
+        app.run_worker(wait=not once, concurrency=concurrency, install_signal_handlers=True)

@@ -1,0 +1,57 @@
+"""A real worker process works the queue of the test database (procrastinate's tables there,
+made by the migrations)."""
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from dnc.models import DncEntry
+from dnc.services import DncEntryInput, dnc_entries_add, dnc_list_create
+from jobs.queue import enqueue
+from jobs.tasks import dnc_expire
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the worker must see committed rows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _worker_once() -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", "worker", "--once"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_worker_runs_the_expiry_job_it_finds_on_the_queue(admin_user):
+    dnc_list = dnc_list_create(actor=admin_user, name="Company", type="company")
+    ((entry, _),) = dnc_entries_add(actor=admin_user, items=[
+        DncEntryInput(list=dnc_list.pk, phone="+12025550100",
+                      expires_at=timezone.now() + timedelta(hours=1)),
+    ])  # fmt: skip
+    DncEntry.objects.filter(pk=entry.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    job_id = enqueue(dnc_expire, timestamp=0)
+
+    result = _worker_once()
+    assert result.returncode == 0, result.stderr[-2000:]
+    entry.refresh_from_db()
+    assert entry.expired and entry.version > 0  # phones get its tombstone
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM procrastinate_jobs WHERE id = %s", [job_id])
+        assert cursor.fetchone() == ("succeeded",)
