@@ -24,6 +24,16 @@ def enqueue(declared, **arguments) -> int:
     return declared.defer(**arguments)
 
 
+async def stalled_jobs_retry() -> int:
+    """Put back on the queue the jobs whose worker died mid-way (no heartbeat for 30 s: a
+    killed process, a lost machine), so they are not left "doing" forever; they run again
+    (tasks here are written to be safe to run twice). Their number."""
+    stalled = list(await app.job_manager.get_stalled_jobs())
+    for job in stalled:
+        await app.job_manager.retry_job(job)
+    return len(stalled)
+
+
 def worker_run(*, once: bool = False, concurrency: int = 1) -> None:
     """Work jobs until stopped (SIGINT/SIGTERM: running jobs finish first); ``once``: until
     the queues are empty."""

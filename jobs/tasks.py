@@ -1,7 +1,7 @@
 """Background tasks (procrastinate discovers this module in every installed app)."""
 
 from dnc.services import dnc_expire_due
-from jobs.queue import periodic, task
+from jobs.queue import periodic, stalled_jobs_retry, task
 
 
 @periodic(cron="* * * * *")
@@ -10,3 +10,10 @@ def dnc_expire(timestamp: int) -> int:
     """Every minute: expired do-not-call entries get their new version (see dnc/services.py),
     so phones following the feed drop them even while nobody reads it."""
     return dnc_expire_due()
+
+
+@periodic(cron="* * * * *")
+@task(name="jobs.recover", queue="upkeep")
+async def jobs_recover(timestamp: int) -> int:
+    """Every minute: jobs of workers that died are retried (jobs/queue.py)."""
+    return await stalled_jobs_retry()

@@ -15,7 +15,7 @@ from django.utils import timezone
 from dnc.models import DncEntry
 from dnc.services import DncEntryInput, dnc_entries_add, dnc_list_create
 from jobs.queue import enqueue
-from jobs.tasks import dnc_expire
+from jobs.tasks import dnc_expire, jobs_recover
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker must see committed rows
 
@@ -54,4 +54,25 @@ def test_a_worker_runs_the_expiry_job_it_finds_on_the_queue(admin_user):
     assert entry.expired and entry.version > 0  # phones get its tombstone
     with connection.cursor() as cursor:
         cursor.execute("SELECT status FROM procrastinate_jobs WHERE id = %s", [job_id])
-        assert cursor.fetchone() == ("succeeded",)
+        assert cursor.fetchone() == ("succeeded",), result.stderr[-3000:]
+
+
+def test_a_job_whose_worker_died_is_run_again(admin_user):
+    job_id = enqueue(dnc_expire, timestamp=0)
+    with connection.cursor() as cursor:
+        # A worker took the job, then its process was killed: no heartbeat for ten minutes.
+        cursor.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat) "
+            "VALUES (now() - interval '10 minutes') RETURNING id"
+        )
+        (dead,) = cursor.fetchone()
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE id = %s",
+            [dead, job_id],
+        )
+    enqueue(jobs_recover, timestamp=0)  # the minute's recovery (periodic in production)
+    result = _worker_once()
+    assert result.returncode == 0, result.stderr[-2000:]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM procrastinate_jobs WHERE id = %s", [job_id])
+        assert cursor.fetchone() == ("succeeded",), result.stderr[-3000:]
