@@ -30,3 +30,25 @@ class ReadOnlyForViewers(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         return request.user.role != Role.VIEWER
+
+
+class ReadAllWriteManagers(BasePermission):
+    """Every signed-in user reads; managers and administrators write."""
+
+    message = IsManagerOrAdmin.message
+
+    def has_permission(self, request, view):
+        if request.method in SAFE_METHODS:
+            return bool(request.user and request.user.is_authenticated)
+        return IsManagerOrAdmin().has_permission(request, view)
+
+
+class ReadAllWriteAdmins(BasePermission):
+    """Every signed-in user reads; administrators write."""
+
+    message = IsAdminRole.message
+
+    def has_permission(self, request, view):
+        if request.method in SAFE_METHODS:
+            return bool(request.user and request.user.is_authenticated)
+        return IsAdminRole().has_permission(request, view)

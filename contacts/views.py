@@ -6,11 +6,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsAdminRole, IsManagerOrAdmin, ReadOnlyForViewers
+from accounts.permissions import (
+    IsManagerOrAdmin,
+    ReadAllWriteAdmins,
+    ReadAllWriteManagers,
+    ReadOnlyForViewers,
+)
 from contacts import bulk, custom_fields, lists, scrub, services
 from contacts.errors import ContactInvalid
 from contacts.filters import ContactFilter, ContactSearchFilter
@@ -206,10 +210,7 @@ class ContactFieldViewSet(
     lookup_value_regex = "[a-z][a-z0-9_]{0,49}"
     filterset_class = None
 
-    def get_permissions(self):
-        if self.request.method in SAFE_METHODS:
-            return [IsAuthenticated()]
-        return [IsAdminRole()]
+    permission_classes = [ReadAllWriteAdmins]
 
     def get_queryset(self):
         return ContactField.objects.order_by("key")
@@ -253,10 +254,7 @@ class ContactListViewSet(
     lookup_value_regex = UUID_PATTERN
     filterset_class = None
 
-    def get_permissions(self):
-        if self.request.method in SAFE_METHODS:
-            return [IsAuthenticated()]
-        return [IsManagerOrAdmin()]
+    permission_classes = [ReadAllWriteManagers]
 
     def get_queryset(self):
         return list_list()

@@ -2,11 +2,10 @@ from django.utils import timezone
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsManagerOrAdmin
+from accounts.permissions import ReadAllWriteManagers
 from crm.http.errors import PayloadTooLarge
 from crm.http.routers import UuidLookupMixin
 from crm.phones import InvalidPhone, phone_normalize
@@ -30,19 +29,13 @@ from dnc.serializers import (
 )
 
 
-class _ManagersWrite:
-    def get_permissions(self):
-        if self.request.method in SAFE_METHODS:
-            return [IsAuthenticated()]
-        return [IsManagerOrAdmin()]
-
-
 class DncListViewSet(
-    _ManagersWrite, UuidLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    UuidLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """Do-not-call lists: managers and admins manage them, everyone reads."""
 
+    permission_classes = [ReadAllWriteManagers]
     serializer_class = DncListSerializer
     filterset_class = None
 
@@ -81,11 +74,12 @@ class DncListViewSet(
 
 
 class DncEntryViewSet(
-    _ManagersWrite, UuidLookupMixin, mixins.ListModelMixin, mixins.DestroyModelMixin,
+    UuidLookupMixin, mixins.ListModelMixin, mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):  # fmt: skip
     """Numbers on do-not-call lists. POST one entry or an array of up to 5,000."""
 
+    permission_classes = [ReadAllWriteManagers]
     serializer_class = DncEntrySerializer
     filterset_class = DncEntryFilter
 
