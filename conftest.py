@@ -18,8 +18,9 @@ def _uses_db(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(request, settings):
+def _fast_and_isolated(request, settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"  # uploaded import files: the test's own folder
     uses_db = _uses_db(request)
     if uses_db:
         marker = request.node.get_closest_marker("django_db")

@@ -150,6 +150,13 @@ class ContactOutcome:
         return self._contact
 
     @property
+    def contact_id(self) -> uuid.UUID:
+        """The contact's id, without building the contact."""
+        if self._record is not None:
+            return self._record.record.id
+        return self.contact.pk
+
+    @property
     def phone_normalized(self) -> str:
         """The contact's number, without building the contact."""
         if self._record is not None:

@@ -161,6 +161,19 @@ STORAGES = {
     },
 }
 
+# Uploaded import files (jobs/models.py): kept on this disk by default, in MEDIA_ROOT (never
+# served as is: the API hands out each job's errors file itself). Any Django storage works,
+# e.g. S3 through django-storages: set DJANGO_DEFAULT_STORAGE to its backend's dotted path.
+# With several machines running workers, they must share it (a network folder or S3).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES["default"]["BACKEND"] = env_str(
+    "DJANGO_DEFAULT_STORAGE", "django.core.files.storage.FileSystemStorage"
+)
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 100 * 1024 * 1024)
+# The admin's import: a file with more rows than this becomes a job with a progress page;
+# smaller files keep the instant preview and confirm.
+ADMIN_IMPORT_JOB_ROWS = env_int("ADMIN_IMPORT_JOB_ROWS", 5000)
+
 # Uploads: a batch of 5,000 calls is about 1.5 MB of JSON; leave headroom, refuse the rest (413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000

@@ -13,6 +13,7 @@ does not wait for the sweep: it compares ``expires_at`` with the time of the req
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -202,6 +203,28 @@ def _entry_clean(item: DncEntryInput, lists: dict, now) -> tuple[_Row | None, di
     return _Row(uuid.uuid4(), list_id, phone, number, reason, source, notes, expires_at), {}
 
 
+def _live_lists(items: list[DncEntryInput]) -> set:
+    ids = {getattr(i.list, "pk", i.list) for i in items}
+    return set(
+        DncList.objects.filter(
+            pk__in=[x for x in ids if _uuid(x)], deleted_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+
+
+def dnc_entries_validate(items: list[DncEntryInput]) -> dict[int, dict[str, list[str]]]:
+    """dnc_entries_add's checks and nothing else, by index (an import checks a whole file
+    with it before adding any of it): an empty answer means dnc_entries_add accepts them."""
+    now = timezone.now()
+    lists = _live_lists(items)
+    errors = {}
+    for index, item in enumerate(items):
+        item_errors = _entry_clean(item, lists, now)[1]
+        if item_errors:
+            errors[index] = item_errors
+    return errors
+
+
 @transaction.atomic
 def dnc_entries_add(*, actor, items: list[DncEntryInput]) -> list[tuple[DncEntry, bool]]:
     """Add entries, idempotently per list and E.164 number: a number the list holds already
@@ -213,12 +236,7 @@ def dnc_entries_add(*, actor, items: list[DncEntryInput]) -> list[tuple[DncEntry
             details={"limit": BATCH_MAX, "size": len(items)},
         )
     now = timezone.now()
-    ids = {getattr(i.list, "pk", i.list) for i in items}
-    lists = set(
-        DncList.objects.filter(
-            pk__in=[x for x in ids if _uuid(x)], deleted_at__isnull=True
-        ).values_list("pk", flat=True)
-    )
+    lists = _live_lists(items)
     rows, errors = [], {}
     for index, item in enumerate(items):
         row, item_errors = _entry_clean(item, lists, now)
@@ -272,6 +290,27 @@ def dnc_entry_delete(*, actor, entry: DncEntry) -> None:
     current.save(update_fields=["version", "deleted_at"])
     activity_record(actor=actor, action="dnc.entry.deleted", obj=current,
                     changes={"phone": [current.phone_normalized, None]})  # fmt: skip
+
+
+@transaction.atomic
+def dnc_entries_remove(*, actor, entries: Sequence[tuple[uuid.UUID, int]], source: str) -> list:
+    """Tombstone the live entries among ``entries`` (id, version) whose version is still that
+    one (an import's undo: an entry expired or removed since is left as it is). The ids of
+    the entries left."""
+    stamped = dict(entries)
+    version = version_next(DNC)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {DncEntry._meta.db_table} e SET deleted_at = %s, version = %s "  # noqa: S608
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS t(id, version) "
+            "WHERE e.id = t.id AND e.version = t.version AND e.deleted_at IS NULL RETURNING e.id",
+            [now, version, list(stamped), list(stamped.values())],
+        )
+        removed = {row[0] for row in cursor.fetchall()}
+    activity_record(actor=actor, action="dnc.entries.removed",
+                    changes={"source": source, "removed": len(removed)})  # fmt: skip
+    return [str(pk) for pk in stamped if pk not in removed]
 
 
 _DUE = f"""

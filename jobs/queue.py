@@ -5,12 +5,20 @@ declared and enqueued through this module only, so swapping the library touches 
 Workers: ``python manage.py worker`` (any number, on any machine reaching the database).
 """
 
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 
 def task(**options):
     """Declare a task (``queue=``, ``retry=``, ``lock=``...): procrastinate's own options."""
     return app.task(**options)
+
+
+def retry_on(*exceptions: type[BaseException], attempts: int = 5) -> RetryStrategy:
+    """Run a job again (after 2, 4, 8... seconds) when it raised one of ``exceptions``."""
+    return RetryStrategy(
+        max_attempts=attempts, exponential_wait=2, retry_exceptions=set(exceptions)
+    )
 
 
 def periodic(*, cron: str):

@@ -1,7 +1,17 @@
 """Background tasks (procrastinate discovers this module in every installed app)."""
 
+from django.db import DatabaseError
+
 from dnc.services import dnc_expire_due
-from jobs.queue import periodic, stalled_jobs_retry, task
+from jobs.imports import import_job_run
+from jobs.queue import periodic, retry_on, stalled_jobs_retry, task
+
+
+@task(name="imports.run", queue="imports", retry=retry_on(DatabaseError))
+def import_run(job_id: str) -> str | None:
+    """An uploaded file, imported (jobs/imports.py). Safe to run again: it goes on from the
+    last batch it committed."""
+    return import_job_run(job_id)
 
 
 @periodic(cron="* * * * *")

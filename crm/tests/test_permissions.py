@@ -3,6 +3,7 @@
 A URL added without a row here fails test_every_api_route_has_a_row."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -16,6 +17,7 @@ from contacts.models import ContactField
 from contacts.tests.factories import make_contact
 from crm.tests.helpers import assert_error
 from dnc.services import DncEntryInput, dnc_entries_add, dnc_list_create
+from jobs.services import import_job_create
 from syncaudit.models import SyncRecord
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +94,13 @@ MATRIX = [
     ("sync-audit-list", "get", "/api/v1/sync/audit", None, ALL),
     ("sync-audit-detail", "get", "/api/v1/sync/audit/{record}", None, OWN_RECORDS),
     ("device-list", "get", "/api/v1/devices", None, STAFF),
+    ("import-list", "get", "/api/v1/imports", None, STAFF),
+    ("import-list", "post", "/api/v1/imports", {}, STAFF),
+    ("import-detail", "get", "/api/v1/imports/{import_job}", None, STAFF),
+    ("import-errors", "get", "/api/v1/imports/{import_job}/errors", None, STAFF),
+    ("import-cancel", "post", "/api/v1/imports/{import_job}/cancel", {}, STAFF),
+    ("import-undo", "post", "/api/v1/imports/{import_job}/undo", {}, STAFF),
+    ("import-template", "get", "/api/v1/imports/template?kind=dnc", None, STAFF),
     ("schema", "get", "/api/v1/schema", None, None),
     ("docs", "get", "/api/v1/docs", None, None),
 ]
@@ -136,7 +145,10 @@ def world():
     ((dnc_entry, _),) = dnc_entries_add(
         actor=manager, items=[DncEntryInput(list=dnc_list.pk, phone="+12025550100")]
     )
+    upload = SimpleUploadedFile("book.csv", b"name,phone\r\nAda,+12025550143\r\n")
+    import_job = import_job_create(actor=manager, file=upload, kind="contacts")
     return {
+        "import_job": import_job.id,
         "dnc_list": dnc_list.id,
         "dnc_entry": dnc_entry.id,
         "field": field.key,

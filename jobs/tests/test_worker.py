@@ -9,9 +9,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
+from contacts.models import Contact
 from dnc.models import DncEntry
 from dnc.services import DncEntryInput, dnc_entries_add, dnc_list_create
 from jobs.queue import enqueue
@@ -31,7 +34,7 @@ def _database_url() -> str:
 
 
 def _worker_once() -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": _database_url()}
+    env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
         [sys.executable, "manage.py", "worker", "--once"],
@@ -76,3 +79,19 @@ def test_a_job_whose_worker_died_is_run_again(admin_user):
     with connection.cursor() as cursor:
         cursor.execute("SELECT status FROM procrastinate_jobs WHERE id = %s", [job_id])
         assert cursor.fetchone() == ("succeeded",), result.stderr[-3000:]
+
+
+def test_a_worker_imports_an_uploaded_file(manager_client):
+    rows = "".join(f"Contact {i},+1 202 555 {i:04d}\r\n" for i in range(100, 350))
+    upload = SimpleUploadedFile("book.csv", ("name,phone\r\n" + rows).encode())
+    response = manager_client.post(
+        "/api/v1/imports", {"file": upload, "kind": "contacts"}, format="multipart"
+    )
+    assert response.status_code == 202, response.content
+    job_id = response.json()["id"]
+
+    result = _worker_once()
+    assert result.returncode == 0, result.stderr[-2000:]
+    job = manager_client.get(f"/api/v1/imports/{job_id}").json()
+    assert (job["status"], job["created"], job["progress"]) == ("succeeded", 250, 100), job
+    assert Contact.live.count() == 250

@@ -1,0 +1,600 @@
+"""An import job, as the worker runs it: the stored file read batch by batch through the
+write service of its kind, with progress, an errors file, cancel and undo.
+
+The passes (the same as ``manage.py import_contacts``, which shares the contacts reader):
+
+1. **Check** (all-or-nothing imports, the default): every row goes through the service's own
+   checks, without writing. Refused rows go to the job's errors; if there is any, nothing is
+   imported and the job fails.
+2. **Import**: batches of ``BATCH_ROWS`` rows through the kind's service (contacts_upsert,
+   dnc_entries_add, calls_upload), each batch in its own transaction together with the job's
+   counters, its checkpoint and the record of what it did to each row (``ImportRow``, COPY).
+   With ``skip_invalid`` each batch is checked first and its valid rows are imported; with
+   ``dry_run`` every batch is written and rolled back, so the counts are what the import
+   would do against the database as it is.
+
+Why batches and not one transaction: a contacts write holds the contacts feed's version lock
+until it commits (ledger/versioning.py); one transaction of 100,000 rows would stall every
+phone's sync for its whole duration. Because the checkpoint commits with its batch, a job whose
+worker died (retried by jobs.recover) goes on after its last committed batch, its counts right.
+
+Cancel is cooperative: the job stops before its next batch; the batches before stay imported,
+and the job can be undone like any other.
+"""
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from calls.services import calls_upload
+from calls.validation import call_validate
+from contacts.lists import members_add
+from contacts.models import Contact, ContactList
+from contacts.resources import (
+    IMPORT_COLUMNS,
+    REQUIRED_COLUMNS,
+    ContactRowReader,
+    ImportFileInvalid,
+    import_rows,
+    is_blank,
+)
+from contacts.resources import template_csv as contacts_template_csv
+from contacts.services import Result, contacts_import_record, contacts_validate
+from crm.db.store import copy_records
+from crm.http.exports import cell_safe
+from crm.memory import gc_paused
+from crm.timestamps import timestamp_parse
+from dnc.models import DncEntry
+from dnc.services import DncEntryInput, dnc_entries_add, dnc_entries_validate
+from jobs.models import (
+    ImportJob,
+    ImportKind,
+    ImportPhase,
+    ImportRow,
+    ImportRowError,
+    ImportStatus,
+    RowAction,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 1000
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+
+
+class JobStopped(Exception):
+    """The job was cancelled between two batches."""
+
+
+# --- reading the stored file --------------------------------------------------------------
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value if isinstance(value, str) else str(value)
+
+
+def file_rows(job: ImportJob) -> Iterator[tuple[int, list]]:
+    """(row number as a spreadsheet shows it, cells) for every row of the file, the header
+    being row 1. CSV in UTF-8 (a BOM is fine); XLSX: the first sheet."""
+    with job.file.open("rb") as raw:
+        if job.filename.lower().endswith(XLSX_SUFFIXES):
+            yield from _xlsx_rows(raw)
+        else:
+            yield from _csv_rows(raw)
+
+
+def _csv_rows(raw) -> Iterator[tuple[int, list]]:
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    try:
+        yield from enumerate(csv.reader(text), 1)
+    except UnicodeDecodeError:
+        raise ImportFileInvalid(
+            "The file is not UTF-8 text. Save it as \u201cCSV UTF-8\u201d (Excel) or as XLSX."
+        ) from None
+    except csv.Error as exc:
+        raise ImportFileInvalid(f"The file is not a readable CSV file: {exc}.") from None
+
+
+def _xlsx_rows(raw) -> Iterator[tuple[int, list]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(raw, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise ImportFileInvalid(f"The file is not a readable XLSX workbook ({exc}).") from None
+    try:
+        sheet = book.worksheets[0]
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
+            yield number, list(cells)
+    finally:
+        book.close()
+
+
+def header_of(job: ImportJob) -> list:
+    """The file's first row (the upload checks it before the job is queued)."""
+    for _, cells in file_rows(job):
+        return cells
+    return []
+
+
+def _normalized(headers: Sequence) -> list[str]:
+    return [_text(h).strip().lower().replace(" ", "_") for h in headers]
+
+
+def _required(headers: list[str], required: Sequence[str], columns: Sequence[str]) -> None:
+    missing = [c for c in required if c not in headers]
+    if missing:
+        raise ImportFileInvalid(
+            f"The file has no {' or '.join(missing)} column. The first row must name the "
+            f"columns: {', '.join(columns)} (download the template)."
+        )
+
+
+# --- what each kind reads and writes ----------------------------------------------------
+
+
+# A code for each column's errors in the errors file ("required" when the cell was blank).
+_CODES = {
+    "name": "invalid_name",
+    "phone": "invalid_phone",
+    "email": "invalid_email",
+    "created_at": "invalid_time",
+    "started_at": "invalid_time",
+    "expires_at": "invalid_time",
+    "created_by_email": "unknown_user",
+    "tags": "invalid_tags",
+    "direction": "invalid_direction",
+    "duration_seconds": "invalid_duration",
+}
+
+
+class Written:
+    """What one batch did: counts, and what to record for the undo."""
+
+    def __init__(self):
+        self.created = self.existing = self.replaced = 0
+        self.touched: list[tuple] = []  # (object_id, RowAction, previous or None)
+
+
+class _Kind:
+    required: Sequence[str] = ()
+    columns: Sequence[str] = ()
+
+    def __init__(self, job: ImportJob, raw_headers: Sequence):
+        self.job = job
+        self.raw_headers = [_text(h).strip() for h in raw_headers]
+        self.headers = _normalized(raw_headers)
+        _required(self.headers, self.required, self.columns)
+
+    def index_of(self, key: str) -> int | None:
+        """The column of a field the service names ("custom_fields.budget" is its own column
+        or, failing that, the JSON column "custom_fields")."""
+        for name in (key, key.split(".", 1)[0]):
+            if name in self.headers:
+                return self.headers.index(name)
+        return None
+
+    def column_of(self, key: str) -> str:
+        """The header as the file spells it, for a field the service names."""
+        index = self.index_of(key)
+        return self.raw_headers[index] if index is not None else key
+
+    def cell(self, cells: Sequence, key: str):
+        index = self.index_of(key)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    def check(self, rows: list[tuple[int, list]]) -> dict[int, dict[str, list[str]]]:
+        raise NotImplementedError
+
+    def write(self, rows: list[tuple[int, list]], *, dry_run: bool) -> Written:
+        raise NotImplementedError
+
+    def finish(self, job: ImportJob) -> None:
+        """After the last batch (not for a dry run)."""
+
+
+class ContactsKind(_Kind):
+    """Contacts through contacts_upsert (older wins, E.164, audit): the reader of
+    manage.py import_contacts and the admin."""
+
+    required = REQUIRED_COLUMNS
+    columns = IMPORT_COLUMNS
+
+    def __init__(self, job, raw_headers):
+        self.reader = ContactRowReader(actor=job.created_by, headers=raw_headers)
+        super().__init__(job, raw_headers)
+        self.contact_list = (
+            ContactList.live.filter(pk=job.contact_list_id).first() if job.contact_list_id else None
+        )
+
+    def check(self, rows):
+        items, errors = self.reader.read([cells for _, cells in rows])
+        for index, more in contacts_validate(items).items():
+            for name, messages in more.items():
+                errors.setdefault(index, {}).setdefault(name, []).extend(messages)
+        return {rows[i][0]: e for i, e in errors.items()}
+
+    def write(self, rows, *, dry_run):
+        batch = import_rows(reader=self.reader, rows=rows, dry_run=dry_run)
+        if batch.errors:  # cannot happen after a clean check, unless a user was deleted
+            raise ImportFileInvalid(
+                f"Rows {rows[0][0]} to {rows[-1][0]} were refused on import: "
+                + "; ".join(f"row {n}: {e}" for n, e in list(batch.errors.items())[:3])
+            )
+        written, seen = Written(), {}
+        for outcome in batch.outcomes:
+            if outcome.result == Result.CREATED:
+                written.created += 1
+            elif outcome.result == Result.REPLACED:
+                written.replaced += 1
+            else:
+                written.existing += 1
+            pk = outcome.contact_id
+            if outcome.result in (Result.CREATED, Result.REPLACED):
+                previous = (
+                    {name: change[0] for name, change in outcome.changes.items()}
+                    if outcome.result == Result.REPLACED
+                    else None
+                )
+                action = (
+                    RowAction.CREATED if outcome.result == Result.CREATED else RowAction.REPLACED
+                )
+                seen[pk] = (action, previous)
+            else:
+                seen.setdefault(pk, None)
+        if dry_run:
+            return written
+        if self.contact_list is not None:
+            added = members_add(
+                actor=self.job.created_by, contact_list=self.contact_list, contact_ids=list(seen)
+            )
+            for pk in added:
+                if seen[pk] is None:
+                    seen[pk] = (RowAction.LISTED, None)
+        written.touched = [(pk, *done) for pk, done in seen.items() if done is not None]
+        return written
+
+    def finish(self, job):
+        contacts_import_record(
+            actor=job.created_by,
+            source=f"import job {job.pk} ({job.filename})",
+            counts={"created": job.created, "existing": job.existing, "replaced": job.replaced},
+        )
+
+
+class DncKind(_Kind):
+    """Numbers onto a DNC list through dnc_entries_add (idempotent per list and number)."""
+
+    required = ("phone",)
+    columns = ("phone", "reason", "source", "notes", "expires_at")
+    example = {"phone": "+1 202 555 0143", "reason": "Asked not to be called",
+               "source": "phone call", "expires_at": "2027-12-31T00:00:00Z"}  # fmt: skip
+
+    def _items(self, rows) -> tuple[list[DncEntryInput], dict[int, dict]]:
+        items, errors = [], {}
+        for index, (_, cells) in enumerate(rows):
+            record = dict(zip(self.headers, cells, strict=False))
+            expires = record.get("expires_at")
+            expires_at = None
+            if isinstance(expires, datetime):  # a spreadsheet's date cell: no timezone, UTC
+                expires_at = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+            elif _text(expires).strip():
+                try:
+                    expires_at = timestamp_parse(_text(expires).strip())
+                except ValueError as exc:
+                    errors[index] = {"expires_at": [str(exc)]}
+            items.append(DncEntryInput(
+                list=self.job.dnc_list_id, phone=_text(record.get("phone")),
+                reason=_text(record.get("reason")), source=_text(record.get("source")),
+                notes=_text(record.get("notes")), expires_at=expires_at,
+            ))  # fmt: skip
+        return items, errors
+
+    def check(self, rows):
+        items, errors = self._items(rows)
+        for index, more in dnc_entries_validate(items).items():
+            errors.setdefault(index, {}).update(more)
+        return {rows[i][0]: e for i, e in errors.items()}
+
+    def write(self, rows, *, dry_run):
+        items, _ = self._items(rows)
+        written = Written()
+        with transaction.atomic():
+            answer = dnc_entries_add(actor=self.job.created_by, items=items)
+            if dry_run:
+                transaction.set_rollback(True)
+        for entry, created in answer:
+            if created:
+                written.created += 1
+                written.touched.append((entry.pk, RowAction.CREATED, None))
+            else:
+                written.existing += 1
+        return written
+
+
+class CallsKind(_Kind):
+    """Call history for one user through calls_upload (idempotent by the call's key)."""
+
+    required = ("phone", "direction", "started_at")
+    columns = ("phone", "direction", "started_at", "duration_seconds", "device_id",
+               "client_call_id")  # fmt: skip
+    example = {"phone": "+1 202 555 0143", "direction": "outgoing",
+               "started_at": "2026-11-30T14:05:00Z", "duration_seconds": "95"}  # fmt: skip
+
+    def _items(self, rows) -> list[dict]:
+        items = []
+        for _, cells in rows:
+            record = dict(zip(self.headers, cells, strict=False))
+            item = {key: _text(record.get(key)).strip() for key in self.columns if key in record}
+            duration = item.get("duration_seconds", "")
+            if duration == "":
+                item.pop("duration_seconds", None)
+            else:
+                try:
+                    item["duration_seconds"] = int(duration)
+                except ValueError:
+                    item["duration_seconds"] = duration  # call_validate says why
+            item["direction"] = item.get("direction", "").lower() or None
+            if not item.get("device_id"):
+                item["device_id"] = self.job.device_id
+            items.append(item)
+        return items
+
+    def check(self, rows):
+        user, now = self.job.calls_user, timezone.now()
+        errors = {}
+        for (number, _), item in zip(rows, self._items(rows), strict=True):
+            item_errors = call_validate(item, user=user, now=now)[1]
+            if item_errors:
+                errors[number] = item_errors
+        return errors
+
+    def write(self, rows, *, dry_run):
+        written = Written()
+        with transaction.atomic():
+            result = calls_upload(user=self.job.calls_user, items=self._items(rows))
+            if dry_run:
+                transaction.set_rollback(True)
+        written.created, written.existing = result.created, result.duplicates
+        return written
+
+
+KINDS = {ImportKind.CONTACTS: ContactsKind, ImportKind.DNC: DncKind, ImportKind.CALLS: CallsKind}
+
+
+def template_csv(kind: str) -> str:
+    """An importable template of ``kind``: its header and one example row."""
+    if kind == ImportKind.CONTACTS:
+        return contacts_template_csv()
+    columns, example = KINDS[kind].columns, KINDS[kind].example
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerow([example.get(column, "") for column in columns])
+    return out.getvalue()
+
+
+def kind_for(job: ImportJob, raw_headers: Sequence) -> _Kind:
+    """The kind's reader of this file; ImportFileInvalid when its header will not do."""
+    return KINDS[job.kind](job, raw_headers)
+
+
+# --- running a job ------------------------------------------------------------------------
+
+
+def _errors_store(job: ImportJob, kind: _Kind, rows: list, errors: dict) -> None:
+    cells_of = dict(rows)
+    records = []
+    last = len(kind.headers)
+    for number in sorted(errors):
+        keys = sorted(
+            errors[number], key=lambda k: i if (i := kind.index_of(k)) is not None else last
+        )
+        for key in keys:
+            messages = errors[number][key]
+            value = kind.cell(cells_of[number], key)
+            text = _text(value).strip()
+            code = "required" if not text and key in kind.required else _CODES.get(key, "invalid")
+            if key.startswith("custom_fields"):
+                code = "invalid_custom_field"
+            for message in messages:
+                records.append(ImportRowError(
+                    job_id=job.pk, row=number, column=kind.column_of(key), code=code,
+                    message=str(message), value=str(cell_safe(text))[:1000],
+                ))  # fmt: skip
+    copy_records(
+        ImportRowError, records, fields=("job_id", "row", "column", "code", "message", "value")
+    )
+
+
+def _batches(job: ImportJob, *, after: int = 0) -> Iterator[list[tuple[int, list]]]:
+    """The file's data rows in batches, blank rows left out, from row ``after`` + 1."""
+    rows = file_rows(job)
+    next(rows, None)  # the header
+    batch = []
+    for number, cells in rows:
+        if number <= after or is_blank(cells):
+            continue
+        batch.append((number, cells))
+        if len(batch) == BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _progress(job: ImportJob, done: int) -> int:
+    passes = 1 if job.skip_invalid or job.dry_run else 2
+    total = (job.total_rows or 0) * passes
+    checked = passes == 2 and job.phase == ImportPhase.IMPORTING
+    before = (job.total_rows or 0) if checked else 0
+    return min(99, int(100 * (before + done) / total)) if total else 99
+
+
+class _Ticker:
+    """Saves the job's progress (and looks for a cancel) after every batch."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+
+    def tick(self, done: int, **counts) -> None:
+        job = self.job
+        job.processed_rows = done
+        job.progress = _progress(job, done)
+        for name, value in counts.items():
+            setattr(job, name, value)
+        ImportJob.objects.filter(pk=job.pk).update(
+            processed_rows=done, progress=job.progress, **counts
+        )
+
+    def stop_if_cancelled(self) -> None:
+        """Between batches (after the last one committed)."""
+        if ImportJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            raise JobStopped
+
+
+def _phase(job: ImportJob, phase: str) -> None:
+    job.phase, job.processed_rows = phase, 0
+    ImportJob.objects.filter(pk=job.pk).update(phase=phase, processed_rows=0)
+
+
+def import_job_claim(job_id) -> ImportJob | None:
+    with transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update(of=("self",))
+            .select_related("created_by", "calls_user")
+            .filter(pk=job_id)
+            .first()
+        )
+        if job is None or job.status not in (ImportStatus.PENDING, ImportStatus.RUNNING):
+            return None  # cancelled before it started, or done already
+        if job.cancel_requested:
+            _finish(job, ImportStatus.CANCELLED)
+            return None
+        job.status = ImportStatus.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    return job
+
+
+def _finish(job: ImportJob, status: str, error: str = "") -> None:
+    job.status, job.error, job.finished_at = status, error, timezone.now()
+    if status == ImportStatus.SUCCEEDED:
+        job.progress, job.phase = 100, ImportPhase.DONE
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=status, error=error, finished_at=job.finished_at, progress=job.progress,
+        phase=job.phase,
+    )  # fmt: skip
+
+
+def import_job_run(job_id) -> str | None:
+    """Work the job to its end (the worker's task): its final status."""
+    job = import_job_claim(job_id)
+    return import_job_work(job) if job is not None else None
+
+
+def import_job_work(job: ImportJob) -> str:
+    """Work a claimed job (status running) to its end."""
+    started = time.monotonic()
+    try:
+        with gc_paused():  # see crm.memory
+            _run(job)
+    except JobStopped:
+        _finish(job, ImportStatus.CANCELLED, "Cancelled; the rows before were imported.")
+    except ImportFileInvalid as exc:
+        _finish(job, ImportStatus.FAILED, str(exc))
+    except DatabaseError:
+        raise  # the database went away: the queue retries the job (it goes on where it was)
+    except Exception:
+        log.exception("import job %s failed", job.pk)
+        _finish(
+            job,
+            ImportStatus.FAILED,
+            "The import stopped on an unexpected error; see the server log.",
+        )
+    log.info("import job %s: %s in %.1fs", job.pk, job.status, time.monotonic() - started)
+    return job.status
+
+
+def _run(job: ImportJob) -> None:
+    kind = kind_for(job, header_of(job))
+    resuming = job.phase == ImportPhase.IMPORTING and job.checkpoint_row > 0
+    if job.total_rows is None:
+        total = sum(len(batch) for batch in _batches(job))
+        job.total_rows = total
+        ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
+    if not job.total_rows:
+        raise ImportFileInvalid("The file has no rows below its header.")
+    ticker = _Ticker(job)
+    if not (job.skip_invalid or job.dry_run or resuming):
+        _phase(job, ImportPhase.CHECKING)
+        ImportRowError.objects.filter(job=job).delete()
+        done = invalid = 0
+        for batch in _batches(job):
+            errors = kind.check(batch)
+            _errors_store(job, kind, batch, errors)
+            done += len(batch)
+            invalid += len(errors)
+            ticker.tick(done, invalid=invalid)
+            ticker.stop_if_cancelled()
+        if invalid:
+            raise ImportFileInvalid(
+                f"{invalid} of {job.total_rows} rows are invalid; nothing was imported "
+                "(see the errors file, or import with skip_invalid to import the valid rows)."
+            )
+    if not resuming:
+        _phase(job, ImportPhase.IMPORTING)
+    done = job.processed_rows
+    for batch in _batches(job, after=job.checkpoint_row):
+        with transaction.atomic():
+            errors = kind.check(batch) if job.skip_invalid or job.dry_run else {}
+            if errors:
+                _errors_store(job, kind, batch, errors)
+            valid = [row for row in batch if row[0] not in errors]
+            written = kind.write(valid, dry_run=job.dry_run) if valid else Written()
+            if not job.dry_run:
+                _touched_store(job, written)
+            done += len(batch)
+            job.checkpoint_row = batch[-1][0]
+            ImportJob.objects.filter(pk=job.pk).update(checkpoint_row=job.checkpoint_row)
+            ticker.tick(
+                done,
+                created=job.created + written.created,
+                existing=job.existing + written.existing,
+                replaced=job.replaced + written.replaced,
+                invalid=job.invalid + len(errors),
+            )
+        ticker.stop_if_cancelled()
+    if not job.dry_run:
+        kind.finish(job)
+    _finish(job, ImportStatus.SUCCEEDED)
+
+
+def _touched_store(job: ImportJob, written: Written) -> None:
+    """What the batch did, row by row, with each record's version after it (one query)."""
+    if not written.touched:
+        return
+    model = Contact if job.kind == ImportKind.CONTACTS else DncEntry
+    ids = [pk for pk, _, _ in written.touched]
+    versions = dict(model.objects.filter(pk__in=ids).values_list("pk", "version"))
+    copy_records(
+        ImportRow,
+        (
+            ImportRow(job_id=job.pk, object_id=pk, action=action, version=versions[pk],
+                      previous=previous)
+            for pk, action, previous in written.touched
+        ),
+        fields=("job_id", "object_id", "action", "version", "previous"),
+    )  # fmt: skip

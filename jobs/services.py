@@ -1,0 +1,199 @@
+"""Import jobs: upload (store the file, check its header, queue it), cancel and undo. The
+worker's side is jobs/imports.py."""
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from contacts.models import ContactList
+from contacts.revert import Touched, contacts_import_revert
+from crm.http.errors import PayloadTooLarge
+from dnc.models import DncList
+from dnc.services import dnc_entries_remove
+from jobs.errors import ImportErrorCode, ImportInvalid, ImportRefused
+from jobs.imports import XLSX_SUFFIXES, header_of, kind_for
+from jobs.models import (
+    FINISHED,
+    ImportJob,
+    ImportKind,
+    ImportRow,
+    ImportStatus,
+    RowAction,
+)
+from jobs.queue import enqueue
+from jobs.tasks import import_run
+from ledger.activity import activity_record
+
+SUFFIXES = (".csv", ".txt", *XLSX_SUFFIXES)
+
+
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _list_for(kind: str, list_id, errors: dict):
+    if kind == ImportKind.CALLS:
+        return None, None
+    if kind == ImportKind.DNC:
+        if not list_id:
+            errors["list"] = ["The do-not-call list the numbers go on (its id) is required."]
+            return None, None
+        found = DncList.objects.filter(pk=_uuid(list_id), deleted_at__isnull=True).first()
+        if _uuid(list_id) is None or found is None:
+            errors["list"] = ["No such do-not-call list."]
+        return None, found
+    if not list_id:
+        return None, None
+    found = ContactList.live.filter(pk=_uuid(list_id)).first() if _uuid(list_id) else None
+    if found is None:
+        errors["list"] = ["No such contact list."]
+    return found, None
+
+
+def _calls_user(actor: User, user) -> User | None:
+    if user in (None, ""):
+        return actor
+    text = str(user).strip()
+    found = User.objects.filter(is_active=True)
+    pk = _uuid(text)
+    return (found.filter(pk=pk) if pk else found.filter(email__iexact=text)).first()
+
+
+@transaction.atomic
+def import_job_create(
+    *,
+    actor: User,
+    file,
+    kind: str,
+    list_id=None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    user=None,
+    device_id: str = "",
+) -> ImportJob:
+    """POST /imports: store the upload and queue it (the queue entry commits with the job)."""
+    errors: dict[str, list[str]] = {}
+    if file is None:
+        raise ImportInvalid({"file": ["A CSV or XLSX file is required."]})
+    if file.size > settings.IMPORT_MAX_BYTES:
+        limit = settings.IMPORT_MAX_BYTES // (1024 * 1024)
+        raise PayloadTooLarge(
+            f"The file is larger than {limit} MB; split it.",
+            details={"limit": settings.IMPORT_MAX_BYTES, "size": file.size},
+        )
+    name = PurePath(file.name or "upload.csv").name[-200:]
+    if not name.lower().endswith(SUFFIXES):
+        errors["file"] = ["A CSV (.csv) or Excel (.xlsx) file."]
+    if kind not in ImportKind.values:
+        errors["kind"] = [f"One of: {', '.join(ImportKind.values)}."]
+    contact_list, dnc_list = _list_for(kind, list_id, errors)
+    calls_user = _calls_user(actor, user) if kind == ImportKind.CALLS else None
+    if kind == ImportKind.CALLS and calls_user is None:
+        errors["user"] = ["No active user with this email or id."]
+    if len(device_id or "") > 128:
+        errors["device_id"] = ["At most 128 characters."]
+    if errors:
+        raise ImportInvalid(errors)
+    job = ImportJob(
+        kind=kind, filename=name, size=file.size, dry_run=dry_run, skip_invalid=skip_invalid,
+        contact_list=contact_list, dnc_list=dnc_list, calls_user=calls_user,
+        device_id=(device_id or "").strip(), created_by=actor,
+    )  # fmt: skip
+    job.file.save(name, file, save=False)
+    try:
+        kind_for(job, header_of(job))
+    except ValueError as exc:  # ImportFileInvalid: a header without the required columns...
+        job.file.delete(save=False)
+        raise ImportInvalid({"file": [str(exc)]}) from None
+    job.save()
+    enqueue(import_run, job_id=str(job.pk))
+    activity_record(actor=actor, action="jobs.import.created", obj=job,
+                    changes={"kind": kind, "filename": name, "dry_run": dry_run})  # fmt: skip
+    return job
+
+
+@transaction.atomic
+def import_job_cancel(*, actor: User, job: ImportJob) -> ImportJob:
+    """Queued: cancelled now. Running: it stops before its next batch (the rows before stay
+    imported; undo takes them back). Cancelled already: nothing to do."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status == ImportStatus.CANCELLED:
+        return job
+    if job.status in FINISHED:
+        raise ImportRefused(
+            ImportErrorCode.JOB_FINISHED,
+            f"This import has {job.status} already; nothing to cancel"
+            + (" (undo takes its rows back)." if job.status == ImportStatus.SUCCEEDED else "."),
+        )
+    if job.status == ImportStatus.RUNNING:
+        job.cancel_requested = True
+        job.save(update_fields=["cancel_requested"])
+    else:
+        job.cancel_requested = True
+        job.status, job.finished_at = ImportStatus.CANCELLED, timezone.now()
+        job.error = "Cancelled before it started."
+        job.save(update_fields=["cancel_requested", "status", "finished_at", "error"])
+    activity_record(actor=actor, action="jobs.import.cancelled", obj=job)
+    return job
+
+
+_ACTIONS = {
+    RowAction.CREATED: "created",
+    RowAction.REPLACED: "replaced",
+    RowAction.LISTED: "listed",
+}
+
+
+def _undo_refusal(job: ImportJob) -> str | None:
+    if job.dry_run:
+        return "A dry run imported nothing; there is nothing to undo."
+    if job.kind == ImportKind.CALLS:
+        return "Call imports cannot be undone: the call log keeps every call it was given."
+    if job.status not in (ImportStatus.SUCCEEDED, ImportStatus.CANCELLED):
+        return f"Only a finished import can be undone; this one is {job.status}."
+    return None
+
+
+@transaction.atomic
+def import_job_undo(*, actor: User, job: ImportJob) -> ImportJob:
+    """Within 7 days: what the job created is deleted, what it replaced gets its values from
+    before, what it put on its list leaves it; records changed since are left and reported
+    (``undo_report``). Undoing twice answers the first undo."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.undone_at is not None:
+        return job
+    refusal = _undo_refusal(job)
+    if refusal:
+        raise ImportRefused(ImportErrorCode.NOT_UNDOABLE, refusal)
+    if job.undo_until is None or timezone.now() > job.undo_until:
+        raise ImportRefused(
+            ImportErrorCode.UNDO_EXPIRED, "An import can be undone for 7 days after it finished."
+        )
+    rows = ImportRow.objects.filter(job=job).order_by("id")
+    source = f"import job {job.pk} ({job.filename})"
+    if job.kind == ImportKind.CONTACTS:
+        touched = (
+            Touched(pk, _ACTIONS[action], version, previous)
+            for pk, action, version, previous in rows.values_list(
+                "object_id", "action", "version", "previous"
+            ).iterator(chunk_size=5000)
+        )
+        contact_list = ContactList.live.filter(pk=job.contact_list_id).first()
+        report = contacts_import_revert(
+            actor=actor, touched=touched, contact_list=contact_list, source=source
+        ).as_dict()
+    else:
+        entries = list(rows.values_list("object_id", "version"))
+        left = dnc_entries_remove(actor=actor, entries=entries, source=source)
+        report = {"deleted": len(entries) - len(left), "left": len(left), "left_ids": left[:1000]}
+    job.undone_at, job.undone_by, job.undo_report = timezone.now(), actor, report
+    job.save(update_fields=["undone_at", "undone_by", "undo_report"])
+    activity_record(actor=actor, action="jobs.import.undone", obj=job, changes=report)
+    return job
