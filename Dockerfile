@@ -20,6 +20,7 @@ COPY . .
 RUN DJANGO_SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused@localhost/unused \
     python manage.py collectstatic --noinput \
  && useradd --system --uid 10001 --home /app crm \
+ && mkdir -p /app/media \
  && chown -R crm /app
 USER crm
 

@@ -33,6 +33,9 @@ def app_env(
         LOG_LEVEL="WARNING",
         PYTHONDONTWRITEBYTECODE="1",
         BENCH_APP_DIR=str(app_dir),  # where manage.py and gunicorn run
+        # Uploaded import files: the web server stores them, the worker reads them, so both
+        # get the same folder (outside the frozen app copy).
+        MEDIA_ROOT=str(WORK / "media"),
     )
     return env
 
@@ -138,12 +141,12 @@ def django_json(env: dict, code: str):
 class Gunicorn:
     """``gunicorn crm.wsgi`` as the README's production section runs it, on a free port."""
 
-    def __init__(self, env: dict, port: int, workers: int):
+    def __init__(self, env: dict, port: int, workers: int, log_name: str = "gunicorn"):
         self.env = env
         self.port = port
         self.workers = workers
         self.process: subprocess.Popen | None = None
-        self.log_path = WORK / "gunicorn.log"
+        self.log_path = WORK / f"{log_name}.log"
 
     @property
     def base_url(self) -> str:
@@ -186,7 +189,7 @@ class Gunicorn:
         # Every worker must be up before anything is measured.
         while len(self.worker_pids()) < self.workers and time.monotonic() < deadline:
             time.sleep(0.2)
-        log(f"gunicorn: {self.workers} workers on {self.base_url}")
+        log(f"gunicorn: {self.workers} worker(s) on {self.base_url}")
         return self
 
     def worker_pids(self) -> list[int]:
@@ -221,7 +224,77 @@ class Gunicorn:
             self.process.wait()
 
     def __enter__(self) -> "Gunicorn":
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class Worker:
+    """``manage.py worker`` (the task queue's worker, jobs/queue.py) with the same env as the
+    server: the same DATABASE_URL and MEDIA_ROOT. Ready once it has registered itself in
+    ``procrastinate_workers`` and its connection listens for new jobs (so a job queued next
+    is taken at once, not at the next poll); stopped with SIGTERM (a running job finishes)."""
+
+    def __init__(self, env: dict, database_url: str, log_name: str = "worker"):
+        self.env = env
+        self.database_url = database_url
+        self.process: subprocess.Popen | None = None
+        self.log_path = WORK / f"{log_name}.log"
+        self._log = None
+
+    def start(self) -> "Worker":
+        import psycopg
+
+        WORK.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [PYTHON, "manage.py", "worker"],
+            cwd=self.env["BENCH_APP_DIR"],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"manage.py worker exited; see {self.log_path}")
+                registered = conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()
+                listening = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query ILIKE 'LISTEN %'"
+                ).fetchone()
+                if registered[0] and listening[0]:
+                    break
+                time.sleep(0.1)
+            else:
+                raise RuntimeError("manage.py worker was not listening within 60 s")
+        log(f"worker: pid {self.process.pid}")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> "Worker":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def __exit__(self, *exc) -> None:
         self.stop()

@@ -24,6 +24,7 @@ class Profile:
     radicale: bool
     radicale_reps: int
     dnc_entries: int  # numbers on the do-not-call list (scenario 9)
+    export_reps: int  # repetitions of each full export (scenario 10)
 
 
 QUICK = Profile(
@@ -46,6 +47,7 @@ QUICK = Profile(
     radicale=False,
     radicale_reps=1,
     dnc_entries=200_000,
+    export_reps=3,
 )
 
 FULL = Profile(
@@ -68,4 +70,5 @@ FULL = Profile(
     radicale=True,
     radicale_reps=3,
     dnc_entries=10_000_000,
+    export_reps=3,
 )

@@ -60,6 +60,21 @@ class Report:
     ) -> None:
         self.rows.append(Row(scenario, figure, reference, ratio, order=order))
 
+    def verdict(
+        self,
+        order: float,
+        scenario: str,
+        figure: str,
+        reference: str,
+        ratio: str,
+        target: str,
+        passed: bool,
+    ) -> None:
+        """A row whose rule is not one ratio against one bound (it says which in ``target``)."""
+        self.rows.append(
+            Row(scenario, figure, reference, ratio, target, "PASS" if passed else "FAIL", order)
+        )
+
     def not_run(self, order: float, scenario: str, reason: str, target: str = "—") -> None:
         self.rows.append(
             Row(scenario, f"not run: {reason}", target=target, verdict="not run", order=order)

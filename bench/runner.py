@@ -137,6 +137,7 @@ def run(
         carddav,
         delta,
         dnc,
+        exports,
         imports,
         initial_sync,
         login_cost,
@@ -164,13 +165,15 @@ def run(
                 def want(key: str) -> bool:
                     return only is None or key in only
 
-                # Scenarios 1-3, 5 and 7 at the base size (20,000 contacts), then 6 and 4 at
-                # the read size, then 3 again at the big size. The table is sorted by number.
+                # Scenarios 1-3, 5, 7 and 8 at the base size (20,000 contacts), then 6, 9, 4
+                # and 10 at the read size, then 3 again at the big size. The table is sorted
+                # by number.
                 for key, order, name, step in [
                     ("1", 1, "1 initial sync", initial_sync.run),
                     ("3", 3, "3 delta sync (small)", delta.run_small),
                     ("2", 2, "2 CardDAV (Radicale)", carddav.run),
                     ("5", 5, "5 import_contacts", imports.run_command),
+                    ("5", 5.05, "5 import job", imports.run_job),
                     ("5", 5.1, "5 admin import", imports.run_admin),
                     ("7", 7, "7 login", login_cost.run),
                     ("8", 8, "8 bulk operation", bulk.run),
@@ -179,12 +182,16 @@ def run(
                         bench.attempt(order, name, step)
                 if want("6") or want("4") or want("9"):
                     bench.grow(profile.reads_contacts, profile.reads_calls)
+                elif want("10"):  # the export reads contacts only: no calls to load for it
+                    bench.grow(profile.reads_contacts, 0)
                 if want("6"):
                     bench.attempt(6, "6 reads", reads.run)
                 if want("9"):
                     bench.attempt(9, "9 do-not-call", dnc.run)
                 if want("4"):
                     bench.attempt(4, "4 call upload", upload.run)
+                if want("10"):
+                    bench.attempt(10, "10 exports", exports.run)
                 if want("3"):
                     bench.grow(profile.delta_contacts, 0)
                     bench.attempt(3, "3 delta sync (big)", delta.run_big)

@@ -585,6 +585,7 @@ class ContactAdmin(ImportExportModelAdmin):
         return {
             **super().get_import_context_data(**kwargs),
             "default_region": settings.PHONE_DEFAULT_REGION,
+            "job_rows": settings.ADMIN_IMPORT_JOB_ROWS,
         }
 
     def add_success_message(self, result, request):

@@ -30,7 +30,7 @@ from dnc.services import (
     dnc_list_update,
 )
 
-IMPORT_MAX_BYTES = 20 * 1024 * 1024  # larger files: manage.py import_dnc
+IMPORT_MAX_BYTES = 20 * 1024 * 1024  # at once; files of many rows become import jobs
 
 
 def _managers(request) -> bool:
@@ -124,8 +124,8 @@ class DncListAdmin(_ManagersOnly, admin.ModelAdmin):
     def _import(self, request, dnc_list, upload) -> bool:
         """Every row or none (batches of 5,000, one transaction)."""
         if upload.size > IMPORT_MAX_BYTES:
-            self.message_user(request, "The file is too large for the admin; use "
-                              "manage.py import_dnc.", messages.ERROR)  # fmt: skip
+            self.message_user(request, "The file is too large to add at once; import it as "
+                              "a job (Background jobs > Import jobs).", messages.ERROR)  # fmt: skip
             return False
         text = upload.read().decode("utf-8-sig", errors="replace")
         rows = list(csv.DictReader(io.StringIO(text)))

@@ -122,6 +122,28 @@ def _xlsx_rows(raw) -> Iterator[tuple[int, list]]:
         book.close()
 
 
+def rows_estimate(upload) -> int:
+    """About how many data rows an uploaded file holds, without reading it as rows: a CSV's
+    line breaks, an XLSX sheet's recorded size (for the admin's "is this a big file")."""
+    position = upload.tell()
+    try:
+        upload.seek(0)
+        if (upload.name or "").lower().endswith(XLSX_SUFFIXES):
+            from openpyxl import load_workbook
+
+            try:
+                book = load_workbook(upload, read_only=True)
+                rows = book.worksheets[0].max_row or 0
+                book.close()
+            except Exception:  # not a workbook: the import says so
+                return 0
+        else:
+            rows = sum(chunk.count(b"\n") for chunk in upload.chunks())
+        return max(0, rows - 1)
+    finally:
+        upload.seek(position)
+
+
 def header_of(job: ImportJob) -> list:
     """The file's first row (the upload checks it before the job is queued)."""
     for _, cells in file_rows(job):

@@ -106,6 +106,43 @@ class ImportJob(models.Model):
         return self.status in FINISHED
 
     @property
+    def undo_summary(self) -> str:
+        report = self.undo_report or {}
+        if not report:
+            return ""
+        parts = [f"{report.get('deleted', 0)} deleted"]
+        if "restored" in report:
+            parts.append(f"{report['restored']} given their values back")
+        if report.get("removed_from_list"):
+            parts.append(f"{report['removed_from_list']} taken off the list")
+        parts.append(f"{report.get('left', 0)} changed since, left as they are")
+        return ", ".join(parts) + "."
+
+    def undo_refusal(self) -> tuple[str, str] | None:
+        """Why this job cannot be undone now, as (error code, message); None if it can."""
+        if self.dry_run:
+            return "not_undoable", "A dry run imported nothing; there is nothing to undo."
+        if self.kind == ImportKind.CALLS:
+            return "not_undoable", (
+                "Call imports cannot be undone: the call log keeps every call it was given."
+            )
+        if self.status not in (ImportStatus.SUCCEEDED, ImportStatus.CANCELLED):
+            return (
+                "not_undoable",
+                f"Only a finished import can be undone; this one is {self.status}.",
+            )
+        if self.undo_until is None or timezone.now() > self.undo_until:
+            return (
+                "undo_expired",
+                f"An import can be undone for {UNDO_DAYS} days after it finished.",
+            )
+        return None
+
+    @property
+    def undoable(self) -> bool:
+        return self.undone_at is None and self.undo_refusal() is None
+
+    @property
     def undo_until(self):
         return self.finished_at + timedelta(days=UNDO_DAYS) if self.finished_at else None
 

@@ -151,16 +151,6 @@ _ACTIONS = {
 }
 
 
-def _undo_refusal(job: ImportJob) -> str | None:
-    if job.dry_run:
-        return "A dry run imported nothing; there is nothing to undo."
-    if job.kind == ImportKind.CALLS:
-        return "Call imports cannot be undone: the call log keeps every call it was given."
-    if job.status not in (ImportStatus.SUCCEEDED, ImportStatus.CANCELLED):
-        return f"Only a finished import can be undone; this one is {job.status}."
-    return None
-
-
 @transaction.atomic
 def import_job_undo(*, actor: User, job: ImportJob) -> ImportJob:
     """Within 7 days: what the job created is deleted, what it replaced gets its values from
@@ -169,13 +159,9 @@ def import_job_undo(*, actor: User, job: ImportJob) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.undone_at is not None:
         return job
-    refusal = _undo_refusal(job)
+    refusal = job.undo_refusal()
     if refusal:
-        raise ImportRefused(ImportErrorCode.NOT_UNDOABLE, refusal)
-    if job.undo_until is None or timezone.now() > job.undo_until:
-        raise ImportRefused(
-            ImportErrorCode.UNDO_EXPIRED, "An import can be undone for 7 days after it finished."
-        )
+        raise ImportRefused(ImportErrorCode(refusal[0]), refusal[1])
     rows = ImportRow.objects.filter(job=job).order_by("id")
     source = f"import job {job.pk} ({job.filename})"
     if job.kind == ImportKind.CONTACTS:

@@ -1,0 +1,182 @@
+"""Scenario 10: the contacts export at the read size (full: 1,000,000 contacts).
+
+- ``GET /api/v1/contacts/export?format=csv`` of every live contact, streamed and counted: the
+  body is read in chunks as it arrives (httpx, which asks for gzip as browsers do; the chunks
+  are decoded and their lines counted, nothing is kept), against the floor: the very query the
+  app builds for it (``contact_list().values(<the export's columns>)``, taken with
+  ``sql_with_params``: the same columns, the creator's email by the same join, the same
+  order) run as ``COPY (...) TO STDOUT (FORMAT csv, HEADER)`` through psycopg, every row
+  received and counted. Rounds alternate floor, ours (gzip) and ours without gzip
+  (``Accept-Encoding: identity``, an info row); each figure is the median after a warm-up.
+- The serving worker's memory: a separate gunicorn with one worker (so the serving process is
+  known) on the same database, started anew for each size. A warm-up export of about 1% of
+  the contacts (``updated_since``) loads the code and allocates what every export holds
+  (a 2,000-row chunk, the gzip stream); then ``VmHWM`` (the peak resident set so far) is read
+  from ``/proc/<pid>/status``, one export of a given size is run, and ``VmHWM`` is read again.
+  Growth = peak after - peak before: what that export added to the process's memory peak.
+  Sizes: ``created_by=<one agent>`` (one owner in eleven: ~9% of the contacts, 90,909 at 1M)
+  and every contact. Flat: the growth at 1M ≤ 1.2x the growth at ~100k, or within 4 MiB of
+  it (a growth of a few MiB is allocator noise, and 1.2x of it would be a tighter rule than
+  any measurement can meet).
+"""
+
+import time
+from datetime import timedelta
+
+import httpx
+import psycopg
+
+from bench.app import Gunicorn, django_json
+from bench.client import api_client
+from bench.common import log, median, rate, secs
+from bench.data import NOW
+from bench.pg import free_port
+from bench.report import Target
+
+EXPORT = "/api/v1/contacts/export"
+FLAT_RATIO = 1.2
+FLAT_SLACK_MIB = 4.0
+
+
+def app_export_sql(bench, where: dict | None = None) -> str:
+    """The export's query as the app builds it (the view adds nothing without filters), with
+    its parameters inlined, ready to go inside COPY (...)."""
+    sql, params = django_json(
+        bench.env,
+        "import json\n"
+        "from contacts.selectors import EXPORT_HEADER, contact_list\n"
+        "fields = ['created_by__email' if h == 'created_by_email' else h for h in EXPORT_HEADER]\n"
+        f"query = contact_list().filter(**{where or {}!r}).values(*fields).query\n"
+        "sql, params = query.sql_with_params()\n"
+        "print(json.dumps([sql, [str(p) for p in params]]))",
+    )
+    with psycopg.connect(bench.db_url) as conn:
+        return psycopg.ClientCursor(conn).mogrify(sql, params)
+
+
+def floor_export(conn: psycopg.Connection, sql: str) -> tuple[float, int, int]:
+    """COPY of the same query to the client: (seconds, data rows, bytes)."""
+    started = time.perf_counter()
+    rows = size = 0
+    with conn.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)") as copy:
+        for block in copy:  # one row per block
+            rows += 1
+            size += len(block)
+    return time.perf_counter() - started, rows - 1, size
+
+
+class Export:
+    def __init__(self, seconds: float, first_byte: float, rows: int, size: int, encoding: str):
+        self.seconds, self.first_byte = seconds, first_byte
+        self.rows, self.size, self.encoding = rows, size, encoding
+
+
+def api_export(client: httpx.Client, params: dict, *, gzip: bool = True) -> Export:
+    """One export, streamed: its lines counted as the chunks arrive, none kept."""
+    headers = {} if gzip else {"Accept-Encoding": "identity"}
+    started = time.perf_counter()
+    first_byte = None
+    lines = size = 0
+    with client.stream(
+        "GET", EXPORT, params={"format": "csv", **params}, headers=headers
+    ) as response:
+        if response.status_code != 200:
+            response.read()
+            raise RuntimeError(f"GET {EXPORT} -> {response.status_code}: {response.text[:200]}")
+        for chunk in response.iter_bytes():  # decoded: gzip undone
+            if first_byte is None:
+                first_byte = time.perf_counter() - started
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+        encoding = response.headers.get("content-encoding", "identity")
+    took = time.perf_counter() - started
+    return Export(took, first_byte or took, lines - 1, size, encoding)
+
+
+def peak_growth(bench, params: dict, warm: dict) -> tuple[int, int, int]:
+    """(VmHWM before, VmHWM after, rows) in KiB of a fresh one-worker gunicorn serving one
+    export after a warm-up export."""
+    with (
+        Gunicorn(bench.env, free_port(), 1, log_name="gunicorn-export-rss") as server,
+        api_client(server.base_url, bench.token) as client,
+    ):
+        api_export(client, warm)
+        (pid,) = server.worker_pids()
+        (before,) = server.worker_memory_kib("VmHWM")
+        (rss,) = server.worker_memory_kib("VmRSS")
+        done = api_export(client, params)
+        (after,) = server.worker_memory_kib("VmHWM")
+        if server.worker_pids() != [pid]:
+            raise RuntimeError("the gunicorn worker was replaced during the export")
+    log(
+        f"export RSS {params or 'all'}: {done.rows:,} rows in {secs(done.seconds)}; "
+        f"VmRSS before {rss / 1024:.1f} MiB, VmHWM {before / 1024:.1f} -> {after / 1024:.1f} MiB"
+    )
+    return before, after, done.rows
+
+
+def run(bench) -> None:
+    live = bench.conn.execute(
+        "SELECT count(*) FROM contacts_contact WHERE deleted_at IS NULL"
+    ).fetchone()[0]
+    sql = app_export_sql(bench)
+    reps = bench.profile.export_reps
+    floors, zipped, plain = [], [], []
+    with bench.api() as client, psycopg.connect(bench.db_url, autocommit=True) as conn:
+        floor_export(conn, sql)  # warm-up: caches, every code path
+        api_export(client, {})
+        for _ in range(reps):
+            floors.append(floor_export(conn, sql))
+            zipped.append(api_export(client, {}))
+            plain.append(api_export(client, {}, gzip=False))
+    counts = {f[1] for f in floors} | {e.rows for e in zipped + plain}
+    if counts != {live}:
+        raise RuntimeError(f"the exports counted {sorted(counts)} rows of {live:,} live contacts")
+    if {e.encoding for e in zipped} != {"gzip"} or {e.encoding for e in plain} != {"identity"}:
+        log("export: the answers were not gzip / identity as asked")
+    floor_s = median(f[0] for f in floors)
+    ours_s = median(e.seconds for e in zipped)
+    plain_s = median(e.seconds for e in plain)
+    log(
+        f"export: floor {[round(f[0], 2) for f in floors]} s, gzip "
+        f"{[round(e.seconds, 2) for e in zipped]} s (first bytes "
+        f"{[round(e.first_byte, 2) for e in zipped]} s), identity "
+        f"{[round(e.seconds, 2) for e in plain]} s; CSV {zipped[0].size / 1e6:.0f} MB "
+        f"(COPY {floors[0][2] / 1e6:.0f} MB)"
+    )
+    floor_rate = live / floor_s
+    bench.report.compare(
+        10.0,
+        f"10 GET /contacts/export?format=csv, {live:,} contacts (gzip)",
+        f"{rate(live / ours_s)} ({secs(ours_s)}, first byte "
+        f"{secs(median(e.first_byte for e in zipped))}, {zipped[0].size / 1e6:.0f} MB)",
+        f"COPY (same query) TO STDOUT {rate(floor_rate)} ({secs(floor_s)})",
+        floor_s / ours_s,
+        Target(">=", 0.25, percent=True),
+    )
+    bench.report.info(
+        10.1,
+        f"10 the same without gzip (Accept-Encoding: identity), {live:,} contacts",
+        f"{rate(live / plain_s)} ({secs(plain_s)})",
+        f"COPY {rate(floor_rate)}",
+        f"{floor_s / plain_s * 100:.0f}%",
+    )
+
+    agent = bench.data.agent_ids[0]
+    warm = {"updated_since": (NOW - timedelta(days=10)).isoformat().replace("+00:00", "Z")}
+    small_before, small_after, small_rows = peak_growth(bench, {"created_by": agent}, warm)
+    big_before, big_after, big_rows = peak_growth(bench, {}, warm)
+    if big_rows != live:
+        raise RuntimeError(f"the memory export counted {big_rows:,} of {live:,} contacts")
+    small = (small_after - small_before) / 1024
+    big = (big_after - big_before) / 1024
+    flat = big <= max(FLAT_RATIO * small, small + FLAT_SLACK_MIB)
+    bench.report.verdict(
+        10.2,
+        f"10 export worker peak RSS growth (VmHWM), {small_rows:,} vs {big_rows:,} rows",
+        f"+{big:.1f} MiB at {big_rows:,} (peak {big_after / 1024:.0f} MiB)",
+        f"+{small:.1f} MiB at {small_rows:,} (peak {small_after / 1024:.0f} MiB)",
+        f"{big / small:.2f}x" if small > 0 else "—",
+        f"≤ {FLAT_RATIO:.1f}x or +{FLAT_SLACK_MIB:.0f} MiB",
+        flat,
+    )
