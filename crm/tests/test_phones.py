@@ -1,6 +1,14 @@
+import random
+
+import phonenumbers
 import pytest
 
-from crm.phones import InvalidPhone, phone_normalize, phone_normalize_or_blank
+from crm.phones import (
+    InvalidPhone,
+    phone_normalize,
+    phone_normalize_many,
+    phone_normalize_or_blank,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +74,85 @@ def test_it_refuses_text_that_only_contains_a_number(raw):
 def test_vanity_numbers_and_extensions_are_fine():
     assert phone_normalize("1-800-FLOWERS", region="US") == "+18003569377"
     assert phone_normalize("+1 202 234 5678 ext. 12", region="US") == "+12022345678"
+
+
+# --- phone_normalize_many: the same answers, fast for E.164 ----------------------------------
+
+
+def _answer(raw):
+    try:
+        return phone_normalize(raw), ""
+    except InvalidPhone as exc:
+        return "", str(exc)
+
+
+def _numbers_of_every_country(count: int, seed: int) -> list[str]:
+    """E.164-shaped strings for every country code: each region's example numbers with a few
+    digits changed, cut or lengthened (valid and invalid ones near the patterns), and random
+    digits."""
+    rng = random.Random(seed)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    types = list(phonenumbers.PhoneNumberType.values())
+    numbers = []
+    while len(numbers) < count:
+        code = rng.choice(codes)
+        region = rng.choice(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code])
+        if rng.random() < 0.6:
+            example = (
+                phonenumbers.example_number_for_non_geo_entity(code)
+                if region == "001"
+                else phonenumbers.example_number_for_type(region, rng.choice(types))
+            )
+            if example is None:
+                continue
+            digits = list(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164))
+            for _ in range(rng.randrange(4)):
+                digits[rng.randrange(len(str(code)) + 1, len(digits))] = str(rng.randrange(10))
+            text = "".join(digits)
+            text = text[:-1] if rng.random() < 0.1 else text
+            text = text + str(rng.randrange(10)) if rng.random() < 0.1 else text
+        else:
+            length = rng.randrange(4, 14)
+            text = f"+{code}" + "".join(str(rng.randrange(10)) for _ in range(length))
+        numbers.append(text)
+    return numbers
+
+
+def test_many_numbers_get_the_answers_phone_normalize_gives():
+    numbers = _numbers_of_every_country(60_000, seed=2026)
+    answers = phone_normalize_many(numbers)
+    expected = [_answer(raw) for raw in numbers]
+    assert sum(1 for number, _ in expected if number) > 10_000  # valid ones are well covered
+    assert [
+        (raw, got, want) for raw, got, want in zip(numbers, answers, expected, strict=True)
+        if got != want
+    ] == []  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+12025550143",
+        " +1 202 555 0143 ",
+        "(202) 555-0143",
+        "+1 268 464 1234",  # Antigua
+        "+441624756789",
+        "+447624123456",  # Isle of Man under +44
+        "+4402079460958",
+        "+390612345678",
+        "+78005553535",
+        "+77172123456",  # KZ under +7
+        "+80012345678",
+        "+8823122345",
+        "+12345",
+        "+1202555014",
+        "+120255501430",
+        "",
+        "0044 20 7946 0958",
+        "+1 202 555 0143 ext 7",
+        "=HYPERLINK(1)",
+        "+0123456789",
+    ],
+)
+def test_the_edges_of_the_fast_path(raw):
+    assert phone_normalize_many([raw]) == [_answer(raw)]
