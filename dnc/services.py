@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from crm.db.store import Staging
 from crm.http.errors import PayloadTooLarge
-from crm.phones import InvalidPhone, phone_normalize
+from crm.phones import phone_normalize_many
 from crm.text import text_is_storable
 from crm.timestamps import timestamp_aware
 from dnc.errors import DncBatchInvalid, DncInvalid
@@ -36,6 +36,8 @@ NOTES_MAX = 2000
 
 
 def _line(value, name: str, errors: dict, *, max_length: int = LINE_MAX, required=False) -> str:
+    if not value and not required and (value is None or value == ""):
+        return ""  # the common case of a file's optional columns
     if value is None:
         value = ""
     if not isinstance(value, str) or not text_is_storable(value):
@@ -148,7 +150,6 @@ class DncEntryInput:
 
 @dataclass(slots=True)
 class _Row:
-    id: uuid.UUID
     list_id: uuid.UUID
     phone: str
     phone_normalized: str
@@ -168,24 +169,34 @@ _RETIRE_EXPIRED = (
     "AND (e.expired OR e.expires_at <= %s)"
 )
 _INSERT = _STAGE.insert_new_sql(
-    computed={"version": "%s", "added_by_id": "%s", "created_at": "%s", "expired": "false"}
+    computed={
+        "id": "gen_random_uuid()",
+        "version": "%s",
+        "added_by_id": "%s",
+        "created_at": "%s",
+        "expired": "false",
+    }
 )
 
 
-def _entry_clean(item: DncEntryInput, lists: dict, now) -> tuple[_Row | None, dict]:
+def _entry_clean(
+    item: DncEntryInput, lists: dict, now, normalized: tuple[str, str]
+) -> tuple[_Row | None, dict]:
+    """``normalized``: the phone's (E.164, "") or ("", reason), from phone_normalize_many."""
     errors: dict[str, list[str]] = {}
     list_id = getattr(item.list, "pk", item.list)
-    try:
-        list_id = uuid.UUID(str(list_id))
-    except ValueError:
-        list_id = None
+    if not isinstance(list_id, uuid.UUID):
+        try:
+            list_id = uuid.UUID(str(list_id))
+        except ValueError:
+            list_id = None
     if list_id not in lists:
         errors["list"] = ["No such do-not-call list."]
-    number = ""
-    try:
-        number = phone_normalize(item.phone)
-    except InvalidPhone as exc:
-        errors["phone"] = [str(exc)]
+    number, reason = normalized
+    if not isinstance(item.phone, str):
+        number, reason = "", "A phone number is required."
+    if reason:
+        errors["phone"] = [reason]
     reason = _line(item.reason, "reason", errors)
     source = _line(item.source, "source", errors)
     notes = _line(item.notes, "notes", errors, max_length=NOTES_MAX)
@@ -200,7 +211,7 @@ def _entry_clean(item: DncEntryInput, lists: dict, now) -> tuple[_Row | None, di
     if errors:
         return None, errors
     phone = item.phone.strip()
-    return _Row(uuid.uuid4(), list_id, phone, number, reason, source, notes, expires_at), {}
+    return _Row(list_id, phone, number, reason, source, notes, expires_at), {}
 
 
 def _live_lists(items: list[DncEntryInput]) -> set:
@@ -212,17 +223,54 @@ def _live_lists(items: list[DncEntryInput]) -> set:
     )
 
 
+def _entries_clean(items: list[DncEntryInput]) -> tuple[list[_Row | None], dict]:
+    """Each item checked: its row (None if invalid) and the errors, by index."""
+    now = timezone.now()
+    lists = _live_lists(items)
+    numbers = phone_normalize_many(i.phone if isinstance(i.phone, str) else "" for i in items)
+    rows, errors = [], {}
+    for index, (item, normalized) in enumerate(zip(items, numbers, strict=True)):
+        row, item_errors = _entry_clean(item, lists, now, normalized)
+        if item_errors:
+            errors[index] = item_errors
+        rows.append(row)
+    return rows, errors
+
+
 def dnc_entries_validate(items: list[DncEntryInput]) -> dict[int, dict[str, list[str]]]:
     """dnc_entries_add's checks and nothing else, by index (an import checks a whole file
     with it before adding any of it): an empty answer means dnc_entries_add accepts them."""
-    now = timezone.now()
-    lists = _live_lists(items)
-    errors = {}
-    for index, item in enumerate(items):
-        item_errors = _entry_clean(item, lists, now)[1]
-        if item_errors:
-            errors[index] = item_errors
-    return errors
+    return _entries_clean(items)[1]
+
+
+def _entries_insert(rows: list[_Row], *, actor, version: int, now) -> set:
+    """Stage the rows and insert the new ones (one per list and number); their ids."""
+    unique = list({(r.list_id, r.phone_normalized): r for r in reversed(rows)}.values())
+    _STAGE.load(unique)
+    with connection.cursor() as cursor:
+        cursor.execute(_RETIRE_EXPIRED, [now, version, now])
+        cursor.execute(_INSERT, [version, getattr(actor, "pk", None), now])
+        return {row[0] for row in cursor.fetchall()}
+
+
+@dataclass
+class DncLoaded:
+    version: int  # every entry the batch created has it (until something changes the entry)
+    created: int
+    existing: int
+
+
+@transaction.atomic
+def dnc_entries_load(*, actor, items: list[DncEntryInput]) -> DncLoaded:
+    """dnc_entries_add for files (an import job's batches, of any size): the same checks and
+    rules, all or nothing (DncBatchInvalid), without an answer per item; the caller records
+    the activity of the whole file."""
+    rows, errors = _entries_clean(items)
+    if errors:
+        raise DncBatchInvalid(errors)
+    version = version_next(DNC)
+    created = _entries_insert(rows, actor=actor, version=version, now=timezone.now())
+    return DncLoaded(version=version, created=len(created), existing=len(rows) - len(created))
 
 
 @transaction.atomic
@@ -235,23 +283,11 @@ def dnc_entries_add(*, actor, items: list[DncEntryInput]) -> list[tuple[DncEntry
             f"At most {BATCH_MAX} entries in one request; import larger files.",
             details={"limit": BATCH_MAX, "size": len(items)},
         )
-    now = timezone.now()
-    lists = _live_lists(items)
-    rows, errors = [], {}
-    for index, item in enumerate(items):
-        row, item_errors = _entry_clean(item, lists, now)
-        if item_errors:
-            errors[index] = item_errors
-        rows.append(row)
+    rows, errors = _entries_clean(items)
     if errors:
         raise DncBatchInvalid(errors)
     version = version_next(DNC)
-    unique = list({(r.list_id, r.phone_normalized): r for r in reversed(rows)}.values())
-    _STAGE.load(unique)
-    with connection.cursor() as cursor:
-        cursor.execute(_RETIRE_EXPIRED, [now, version, now])
-        cursor.execute(_INSERT, [version, getattr(actor, "pk", None), now])
-        created = {row[0] for row in cursor.fetchall()}
+    created = _entries_insert(rows, actor=actor, version=version, now=timezone.now())
     keys = {(r.list_id, r.phone_normalized) for r in rows}
     held = {
         (e.list_id, e.phone_normalized): e
@@ -292,25 +328,31 @@ def dnc_entry_delete(*, actor, entry: DncEntry) -> None:
                     changes={"phone": [current.phone_normalized, None]})  # fmt: skip
 
 
+_UNLOAD = (
+    f"UPDATE {DncEntry._meta.db_table} SET deleted_at = %s, version = %s "  # noqa: S608
+    "WHERE list_id = %s AND version = ANY(%s) AND deleted_at IS NULL"
+)
+
+
 @transaction.atomic
-def dnc_entries_remove(*, actor, entries: Sequence[tuple[uuid.UUID, int]], source: str) -> list:
-    """Tombstone the live entries among ``entries`` (id, version) whose version is still that
-    one (an import's undo: an entry expired or removed since is left as it is). The ids of
-    the entries left."""
-    stamped = dict(entries)
+def dnc_entries_unload(*, actor, list_id, versions: Sequence[int], source: str) -> int:
+    """Tombstone the entries that dnc_entries_load calls of ``versions`` created on the list
+    and that nothing changed since (an import's undo): a live entry still at one of those
+    versions is one of them (a batch's version is its own; an entry removed, expired or
+    restamped since has another). How many were removed."""
     version = version_next(DNC)
-    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {DncEntry._meta.db_table} e SET deleted_at = %s, version = %s "  # noqa: S608
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS t(id, version) "
-            "WHERE e.id = t.id AND e.version = t.version AND e.deleted_at IS NULL RETURNING e.id",
-            [now, version, list(stamped), list(stamped.values())],
-        )
-        removed = {row[0] for row in cursor.fetchall()}
+        cursor.execute(_UNLOAD, [timezone.now(), version, list_id, list(versions)])
+        removed = cursor.rowcount
     activity_record(actor=actor, action="dnc.entries.removed",
-                    changes={"source": source, "removed": len(removed)})  # fmt: skip
-    return [str(pk) for pk in stamped if pk not in removed]
+                    changes={"source": source, "removed": removed})  # fmt: skip
+    return removed
+
+
+def dnc_entries_load_record(*, actor, list_id, source: str, counts: dict) -> None:
+    """One activity row for a whole file loaded by dnc_entries_load."""
+    activity_record(actor=actor, action="dnc.entries.imported",
+                    changes={"source": source, "list": str(list_id), **counts})  # fmt: skip
 
 
 _DUE = f"""

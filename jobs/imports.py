@@ -42,7 +42,6 @@ from contacts.resources import (
     ContactRowReader,
     ImportFileInvalid,
     import_rows,
-    is_blank,
 )
 from contacts.resources import template_csv as contacts_template_csv
 from contacts.services import Result, contacts_import_record, contacts_validate
@@ -50,8 +49,12 @@ from crm.db.store import copy_records
 from crm.http.exports import cell_safe
 from crm.memory import gc_paused
 from crm.timestamps import timestamp_parse
-from dnc.models import DncEntry
-from dnc.services import DncEntryInput, dnc_entries_add, dnc_entries_validate
+from dnc.services import (
+    DncEntryInput,
+    dnc_entries_load,
+    dnc_entries_load_record,
+    dnc_entries_validate,
+)
 from jobs.models import (
     ImportJob,
     ImportKind,
@@ -187,12 +190,14 @@ class Written:
 
     def __init__(self):
         self.created = self.existing = self.replaced = 0
-        self.touched: list[tuple] = []  # (object_id, RowAction, previous or None)
+        # (object_id, RowAction, version or None: read after the batch, previous or None)
+        self.touched: list[tuple] = []
 
 
 class _Kind:
     required: Sequence[str] = ()
     columns: Sequence[str] = ()
+    batch_rows: int | None = None  # None: BATCH_ROWS
 
     def __init__(self, job: ImportJob, raw_headers: Sequence):
         self.job = job
@@ -285,42 +290,64 @@ class ContactsKind(_Kind):
             for pk in added:
                 if seen[pk] is None:
                     seen[pk] = (RowAction.LISTED, None)
-        written.touched = [(pk, *done) for pk, done in seen.items() if done is not None]
+        written.touched = [
+            (pk, action, None, previous)
+            for pk, done in seen.items()
+            if done is not None
+            for action, previous in (done,)
+        ]
         return written
 
     def finish(self, job):
         contacts_import_record(
             actor=job.created_by,
-            source=f"import job {job.pk} ({job.filename})",
+            source=_source(job),
             counts={"created": job.created, "existing": job.existing, "replaced": job.replaced},
         )
 
 
+def _source(job: ImportJob) -> str:
+    return f"import job {job.pk} ({job.filename})"
+
+
 class DncKind(_Kind):
-    """Numbers onto a DNC list through dnc_entries_add (idempotent per list and number)."""
+    """Numbers onto a DNC list through dnc_entries_load (dnc_entries_add's rules, for files:
+    idempotent per list and number). What a batch created is recorded as the batch's version
+    (one ImportRow per batch, not per number: see dnc_entries_unload)."""
 
     required = ("phone",)
+    batch_rows = 20_000
     columns = ("phone", "reason", "source", "notes", "expires_at")
     example = {"phone": "+1 202 555 0143", "reason": "Asked not to be called",
                "source": "phone call", "expires_at": "2027-12-31T00:00:00Z"}  # fmt: skip
 
     def _items(self, rows) -> tuple[list[DncEntryInput], dict[int, dict]]:
+        """Millions of rows: the cells are taken by position, not through a dict per row."""
+        at = {name: self.headers.index(name) for name in self.columns if name in self.headers}
+        phone, reason, source, notes, expires = (at.get(name) for name in self.columns)
+        list_id = self.job.dnc_list_id
+
+        def cell(cells, index):
+            if index is None or index >= len(cells):
+                return ""
+            value = cells[index]
+            return value if value.__class__ is str else _text(value)
+
         items, errors = [], {}
         for index, (_, cells) in enumerate(rows):
-            record = dict(zip(self.headers, cells, strict=False))
-            expires = record.get("expires_at")
             expires_at = None
-            if isinstance(expires, datetime):  # a spreadsheet's date cell: no timezone, UTC
-                expires_at = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-            elif _text(expires).strip():
-                try:
-                    expires_at = timestamp_parse(_text(expires).strip())
-                except ValueError as exc:
-                    errors[index] = {"expires_at": [str(exc)]}
+            if expires is not None and expires < len(cells) and cells[expires]:
+                value = cells[expires]
+                if isinstance(value, datetime):  # a spreadsheet's date cell: no timezone, UTC
+                    expires_at = value if value.tzinfo else value.replace(tzinfo=UTC)
+                elif _text(value).strip():
+                    try:
+                        expires_at = timestamp_parse(_text(value).strip())
+                    except ValueError as exc:
+                        errors[index] = {"expires_at": [str(exc)]}
             items.append(DncEntryInput(
-                list=self.job.dnc_list_id, phone=_text(record.get("phone")),
-                reason=_text(record.get("reason")), source=_text(record.get("source")),
-                notes=_text(record.get("notes")), expires_at=expires_at,
+                list_id, cell(cells, phone), cell(cells, reason), cell(cells, source),
+                cell(cells, notes), expires_at,
             ))  # fmt: skip
         return items, errors
 
@@ -334,16 +361,26 @@ class DncKind(_Kind):
         items, _ = self._items(rows)
         written = Written()
         with transaction.atomic():
-            answer = dnc_entries_add(actor=self.job.created_by, items=items)
+            loaded = dnc_entries_load(actor=self.job.created_by, items=items)
             if dry_run:
                 transaction.set_rollback(True)
-        for entry, created in answer:
-            if created:
-                written.created += 1
-                written.touched.append((entry.pk, RowAction.CREATED, None))
-            else:
-                written.existing += 1
+        written.created, written.existing = loaded.created, loaded.existing
+        if loaded.created:
+            written.touched.append(
+                (
+                    self.job.dnc_list_id,
+                    RowAction.CREATED,
+                    loaded.version,
+                    {"created": loaded.created},
+                )
+            )
         return written
+
+    def finish(self, job):
+        dnc_entries_load_record(
+            actor=job.created_by, list_id=job.dnc_list_id, source=_source(job),
+            counts={"created": job.created, "existing": job.existing},
+        )  # fmt: skip
 
 
 class CallsKind(_Kind):
@@ -441,16 +478,28 @@ def _errors_store(job: ImportJob, kind: _Kind, rows: list, errors: dict) -> None
     )
 
 
-def _batches(job: ImportJob, *, after: int = 0) -> Iterator[list[tuple[int, list]]]:
+def _blank(cells) -> bool:
+    """is_blank (a formatted but empty spreadsheet row), quick for a CSV's text cells."""
+    for cell in cells:
+        if cell.__class__ is str:
+            if cell and not cell.isspace():
+                return False
+        elif _text(cell).strip():
+            return False
+    return True
+
+
+def _batches(job: ImportJob, kind: _Kind, *, after: int = 0) -> Iterator[list[tuple[int, list]]]:
     """The file's data rows in batches, blank rows left out, from row ``after`` + 1."""
+    size = kind.batch_rows or BATCH_ROWS
     rows = file_rows(job)
     next(rows, None)  # the header
     batch = []
     for number, cells in rows:
-        if number <= after or is_blank(cells):
+        if number <= after or _blank(cells):
             continue
         batch.append((number, cells))
-        if len(batch) == BATCH_ROWS:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:
@@ -554,7 +603,7 @@ def _run(job: ImportJob) -> None:
     kind = kind_for(job, header_of(job))
     resuming = job.phase == ImportPhase.IMPORTING and job.checkpoint_row > 0
     if job.total_rows is None:
-        total = sum(len(batch) for batch in _batches(job))
+        total = sum(len(batch) for batch in _batches(job, kind))
         job.total_rows = total
         ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
     if not job.total_rows:
@@ -564,7 +613,7 @@ def _run(job: ImportJob) -> None:
         _phase(job, ImportPhase.CHECKING)
         ImportRowError.objects.filter(job=job).delete()
         done = invalid = 0
-        for batch in _batches(job):
+        for batch in _batches(job, kind):
             errors = kind.check(batch)
             _errors_store(job, kind, batch, errors)
             done += len(batch)
@@ -579,7 +628,7 @@ def _run(job: ImportJob) -> None:
     if not resuming:
         _phase(job, ImportPhase.IMPORTING)
     done = job.processed_rows
-    for batch in _batches(job, after=job.checkpoint_row):
+    for batch in _batches(job, kind, after=job.checkpoint_row):
         with transaction.atomic():
             errors = kind.check(batch) if job.skip_invalid or job.dry_run else {}
             if errors:
@@ -608,15 +657,16 @@ def _touched_store(job: ImportJob, written: Written) -> None:
     """What the batch did, row by row, with each record's version after it (one query)."""
     if not written.touched:
         return
-    model = Contact if job.kind == ImportKind.CONTACTS else DncEntry
-    ids = [pk for pk, _, _ in written.touched]
-    versions = dict(model.objects.filter(pk__in=ids).values_list("pk", "version"))
+    unknown = [pk for pk, _, version, _ in written.touched if version is None]
+    versions = (
+        dict(Contact.objects.filter(pk__in=unknown).values_list("pk", "version")) if unknown else {}
+    )
     copy_records(
         ImportRow,
         (
-            ImportRow(job_id=job.pk, object_id=pk, action=action, version=versions[pk],
-                      previous=previous)
-            for pk, action, previous in written.touched
+            ImportRow(job_id=job.pk, object_id=pk, action=action,
+                      version=versions[pk] if version is None else version, previous=previous)
+            for pk, action, version, previous in written.touched
         ),
         fields=("job_id", "object_id", "action", "version", "previous"),
     )  # fmt: skip

@@ -13,7 +13,7 @@ from contacts.models import ContactList
 from contacts.revert import Touched, contacts_import_revert
 from crm.http.errors import PayloadTooLarge
 from dnc.models import DncList
-from dnc.services import dnc_entries_remove
+from dnc.services import dnc_entries_unload
 from jobs.errors import ImportErrorCode, ImportInvalid, ImportRefused
 from jobs.imports import XLSX_SUFFIXES, header_of, kind_for
 from jobs.models import (
@@ -175,10 +175,13 @@ def import_job_undo(*, actor: User, job: ImportJob) -> ImportJob:
         report = contacts_import_revert(
             actor=actor, touched=touched, contact_list=contact_list, source=source
         ).as_dict()
-    else:
-        entries = list(rows.values_list("object_id", "version"))
-        left = dnc_entries_remove(actor=actor, entries=entries, source=source)
-        report = {"deleted": len(entries) - len(left), "left": len(left), "left_ids": left[:1000]}
+    else:  # one row per batch: its version, and how many entries it created
+        batches = list(rows.values_list("version", "previous"))
+        removed = dnc_entries_unload(
+            actor=actor, list_id=job.dnc_list_id, versions=[v for v, _ in batches], source=source
+        )
+        created = sum(previous["created"] for _, previous in batches)
+        report = {"deleted": removed, "left": created - removed}
     job.undone_at, job.undone_by, job.undo_report = timezone.now(), actor, report
     job.save(update_fields=["undone_at", "undone_by", "undo_report"])
     activity_record(actor=actor, action="jobs.import.undone", obj=job, changes=report)

@@ -18,7 +18,7 @@ from contacts.services import contact_update
 from contacts.tests.factories import make_contact
 from crm.tests.helpers import assert_error
 from dnc.models import DncEntry
-from dnc.services import dnc_list_create
+from dnc.services import dnc_entry_delete, dnc_list_create
 from jobs import imports
 from jobs.imports import import_job_claim, import_job_run, import_job_work
 from jobs.models import ImportJob, ImportRow, ImportRowError
@@ -351,8 +351,33 @@ def test_dnc_numbers_go_on_the_list_once_and_undo_removes_them(manager_client, m
     )
     assert (again["created"], again["existing"]) == (0, 2)  # idempotent per list and number
     undone = manager_client.post(f"{IMPORTS}/{done['id']}/undo").json()
-    assert undone["undo"]["deleted"] == 2
+    assert undone["undo"] == {"deleted": 2, "left": 0}
     assert not DncEntry.objects.filter(deleted_at__isnull=True).exists()
+
+
+def test_dnc_undo_leaves_entries_changed_since(manager_client, manager):
+    dnc_list = dnc_list_create(actor=manager, name="Federal", type="federal")
+    content = _csv(["phone"], ["+12025550101"], ["+12025550102"], ["+12025550103"])
+    done = _run(manager_client, _queued(manager_client, content, kind="dnc", list=str(dnc_list.pk)))
+    assert ImportRow.objects.filter(job_id=done["id"]).count() == 1  # one per batch
+    removed = DncEntry.objects.get(phone_normalized="+12025550102")
+    dnc_entry_delete(actor=manager, entry=removed)
+    undone = manager_client.post(f"{IMPORTS}/{done['id']}/undo").json()
+    assert undone["undo"] == {"deleted": 2, "left": 1}
+    removed.refresh_from_db()
+    assert removed.deleted_at is not None
+
+
+def test_a_dnc_file_with_a_bad_number_adds_none(manager_client, manager):
+    dnc_list = dnc_list_create(actor=manager, name="Federal", type="federal")
+    content = _csv(
+        ["Phone", "expires_at"], ["+12025550101", ""], ["+1 202", ""], ["+12025550103", "soon"]
+    )
+    done = _run(manager_client, _queued(manager_client, content, kind="dnc", list=str(dnc_list.pk)))
+    assert done["status"] == "failed" and not DncEntry.objects.exists()
+    assert [(r["row"], r["column"], r["code"]) for r in _errors(manager_client, done)] == [
+        ("3", "Phone", "invalid_phone"), ("4", "expires_at", "invalid_time"),
+    ]  # fmt: skip
 
 
 def test_call_history_is_imported_once_for_the_user_named(manager_client, agent):
