@@ -13,14 +13,24 @@ from import_export.formats.base_formats import CSV, XLSX
 
 from calls.models import CallLog
 from calls.resources import CallLogResource
-from calls.selectors import calls_to_blocked_numbers
-from crm.http.admin import ReadOnlyAdmin
+from calls.selectors import (
+    EXPORT_HEADER,
+    call_export_cells,
+    call_export_rows,
+    calls_to_blocked_numbers,
+)
+from crm.http.admin import ReadOnlyAdmin, StreamedExportMixin
 
 
 @admin.register(CallLog)
-class CallLogAdmin(ExportMixin, ReadOnlyAdmin):
+class CallLogAdmin(StreamedExportMixin, ExportMixin, ReadOnlyAdmin):
     resource_classes = [CallLogResource]
     export_formats = [CSV, XLSX]
+    export_filename = "calls"
+    export_header = EXPORT_HEADER
+
+    def export_stream(self, queryset):
+        return call_export_rows(queryset), call_export_cells
 
     list_display = (
         "started_at",

@@ -32,7 +32,14 @@ from contacts.errors import ContactGone, ContactInvalid, DuplicatePhone, Version
 from contacts.lists import NAME_TAKEN, list_create, list_delete, list_name_taken, list_update
 from contacts.models import BulkOperation, Contact, ContactField, ContactList, ListMembership
 from contacts.resources import ContactResource, template_csv
-from contacts.selectors import contact_stats_by_tag, list_counts, list_list
+from contacts.selectors import (
+    EXPORT_HEADER,
+    contact_export_cells,
+    contact_export_rows,
+    contact_stats_by_tag,
+    list_counts,
+    list_list,
+)
 from contacts.services import (
     DETAILS,
     ContactInput,
@@ -46,7 +53,7 @@ from contacts.services import (
     contact_update,
     tags_key,
 )
-from crm.http.admin import ReadOnlyAdmin
+from crm.http.admin import ReadOnlyAdmin, StreamedExportMixin
 from crm.memory import gc_paused
 from crm.phones import InvalidPhone, phone_digits, phone_normalize
 from ledger.selectors import activity_for_object
@@ -220,11 +227,13 @@ def _adopt(obj: Contact, saved: Contact) -> None:
 
 
 @admin.register(Contact)
-class ContactAdmin(ImportExportModelAdmin):
+class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
     form = ContactAdminForm
     resource_classes = [ContactResource]
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
+    export_filename = "contacts"
+    export_header = EXPORT_HEADER
     import_template_name = "admin/contacts/contact/import.html"
     import_export_change_list_template = "admin/contacts/contact/change_list_import_export.html"
     # Imports are recorded in the activity log by contacts_upsert (one row per contact);
@@ -546,6 +555,9 @@ class ContactAdmin(ImportExportModelAdmin):
             contact_delete(actor=request.user, contact=contact)
 
     # --- import / export ------------------------------------------------------------------
+
+    def export_stream(self, queryset):
+        return contact_export_rows(queryset), contact_export_cells()
 
     def get_urls(self):
         return [
