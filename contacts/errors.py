@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from crm.http.errors import ApiError
+from crm.http.errors import ApiError, FieldsInvalid
 
 
 class ContactErrorCode(StrEnum):
@@ -10,17 +10,8 @@ class ContactErrorCode(StrEnum):
     INVALID_ROWS = "invalid_rows"
 
 
-class ContactInvalid(ApiError):
-    """Field errors of one contact: ``details`` is ``{"field": ["msg", ...]}``."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        field, messages = next(iter(errors.items()))
-        super().__init__(
-            code="validation_error",
-            message=f"Invalid input: {field}: {messages[0]}",
-            details=errors,
-        )
-        self.errors = errors
+class ContactInvalid(FieldsInvalid):
+    """Field errors of one contact."""
 
 
 class ContactBatchInvalid(ApiError):

@@ -237,6 +237,13 @@ class ImportBatch:
     # row number -> {column: [message, ...]}
     errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)
 
+    def counts(self) -> dict[str, int]:
+        """Rows by outcome: created, existing, replaced."""
+        counts = dict.fromkeys((Outcome.CREATED, Outcome.EXISTING, Outcome.REPLACED), 0)
+        for outcome in self.outcomes:
+            counts[outcome.result] += 1
+        return counts
+
 
 def is_blank(row: Sequence) -> bool:
     """Spreadsheets keep formatted but empty rows; they are not contacts."""

@@ -1,16 +1,8 @@
-from crm.http.errors import ApiError
+from crm.http.errors import ApiError, FieldsInvalid
 
 
-class DncInvalid(ApiError):
-    """Field errors of one DNC list or entry: ``details`` is ``{"field": ["msg", ...]}``."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        field, messages = next(iter(errors.items()))
-        super().__init__(
-            code="validation_error", message=f"Invalid input: {field}: {messages[0]}",
-            details=errors,
-        )  # fmt: skip
-        self.errors = errors
+class DncInvalid(FieldsInvalid):
+    """Field errors of one DNC list or entry."""
 
 
 class DncBatchInvalid(ApiError):

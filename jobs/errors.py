@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from crm.http.errors import ApiError
+from crm.http.errors import ApiError, FieldsInvalid
 
 
 class ImportErrorCode(StrEnum):
@@ -9,16 +9,8 @@ class ImportErrorCode(StrEnum):
     UNDO_EXPIRED = "undo_expired"
 
 
-class ImportInvalid(ApiError):
-    """The upload cannot become a job: ``details`` is ``{"field": ["msg", ...]}``."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        field, messages = next(iter(errors.items()))
-        super().__init__(
-            code="validation_error", message=f"Invalid input: {field}: {messages[0]}",
-            details=errors,
-        )  # fmt: skip
-        self.errors = errors
+class ImportInvalid(FieldsInvalid):
+    """The upload cannot become a job."""
 
 
 class ImportRefused(ApiError):

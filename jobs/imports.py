@@ -261,13 +261,10 @@ class ContactsKind(_Kind):
                 + "; ".join(f"row {n}: {e}" for n, e in list(batch.errors.items())[:3])
             )
         written, seen = Written(), {}
+        counts = batch.counts()
+        written.created, written.existing = counts[Result.CREATED], counts[Result.EXISTING]
+        written.replaced = counts[Result.REPLACED]
         for outcome in batch.outcomes:
-            if outcome.result == Result.CREATED:
-                written.created += 1
-            elif outcome.result == Result.REPLACED:
-                written.replaced += 1
-            else:
-                written.existing += 1
             pk = outcome.contact_id
             if outcome.result in (Result.CREATED, Result.REPLACED):
                 previous = (

@@ -215,7 +215,7 @@ def test_the_template_and_an_export_can_be_imported_back(site, admin_user):
     )
     data["contactresource_created_by_email"] = "on"
     data["contactresource_version"] = "on"
-    exported = site.post(EXPORT, data).content
+    exported = b"".join(site.post(EXPORT, data).streaming_content)
     preview = upload(site, exported)
     assert [row.outcome for row in preview.context["result"].rows] == ["existing"]
 

@@ -46,6 +46,20 @@ class ApiError(exceptions.APIException):
         self.details = details or {}
 
 
+class FieldsInvalid(ApiError):
+    """Field errors of one input (400 validation_error): ``details`` is
+    ``{"field": ["msg", ...]}``, and the message names the first of them."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        field, messages = next(iter(errors.items()))
+        super().__init__(
+            code="validation_error",
+            message=f"Invalid input: {field}: {messages[0]}",
+            details=errors,
+        )
+        self.errors = errors
+
+
 class PayloadTooLarge(ApiError):
     def __init__(self, message: str = "Request body is too large.", details=None):
         super().__init__(

@@ -208,13 +208,10 @@ class Command(BaseCommand):
                     "found as existing."
                 )
             return
-        for outcome in result.outcomes:
-            if outcome.result == Result.CREATED:
-                tally.created += 1
-            elif outcome.result == Result.REPLACED:
-                tally.replaced += 1
-            else:
-                tally.existing += 1
+        counts = result.counts()
+        tally.created += counts[Result.CREATED]
+        tally.existing += counts[Result.EXISTING]
+        tally.replaced += counts[Result.REPLACED]
 
     def _list_errors(self, tally: Tally) -> None:
         for number, line, errors in tally.errors:
