@@ -38,6 +38,7 @@ from contacts.services import (
 )
 from contacts.services import Result as Outcome
 from crm.http.exports import cell_safe
+from crm.phones import InvalidPhone, phone_normalize
 from crm.timestamps import iso_utc, timestamp_parse
 
 # The columns of an import file, in template order. Extra columns (an export's id,
@@ -146,6 +147,32 @@ def _custom_json(cell, row_errors: dict) -> dict:
         row_errors["custom_fields"] = ['A JSON object, e.g. {"budget": 1200}.']
         return {}
     return values
+
+
+def phone_and_others(candidates: Sequence[str]) -> tuple[str, list[str]]:
+    """The one number a contact keeps out of several (a file's phone columns, a vCard's TEL
+    lines): the first valid one; the others, as written, go to its notes. None valid: the
+    first, so the import says why."""
+    numbers = [text for text in (_text(c).strip() for c in candidates) if text]
+    if not numbers:
+        return "", []
+    for index, number in enumerate(numbers):
+        try:
+            phone_normalize(number)
+        except InvalidPhone:
+            continue
+        return number, numbers[:index] + numbers[index + 1 :]
+    return numbers[0], numbers[1:]
+
+
+def notes_with(notes: str, *, numbers: Sequence[str] = (), emails: Sequence[str] = ()) -> str:
+    """A contact's notes with the numbers and addresses it could not keep as its own."""
+    lines = [notes.strip()] if notes and notes.strip() else []
+    if numbers:
+        lines.append("Other numbers: " + ", ".join(numbers))
+    if emails:
+        lines.append("Other emails: " + ", ".join(emails))
+    return "\n".join(lines)
 
 
 class ContactRowReader:
@@ -361,6 +388,7 @@ class ContactImportResult(Result):
     def __init__(self):
         super().__init__()
         self.outcome_totals = {Outcome.CREATED: 0, Outcome.EXISTING: 0, Outcome.REPLACED: 0}
+        self.ignored_columns: list[str] = []  # the file's columns the import leaves out
 
     @property
     def preview_rows(self):
@@ -435,6 +463,10 @@ class ContactResource(SpreadsheetSafeMixin, resources.ModelResource):
         except ImportFileInvalid as exc:
             result.append_base_error(Error(exc))
             return result
+        result.ignored_columns = [
+            str(h) for h, name in zip(dataset.headers, reader.headers, strict=False)
+            if name not in IMPORT_COLUMNS and not name.startswith(CUSTOM_PREFIX)
+        ]  # fmt: skip
         rows = [(n, cells) for n, cells in enumerate(dataset, 1) if not is_blank(cells)]
         if not rows:
             result.append_base_error(Error(ImportFileInvalid("The file has no contacts in it.")))

@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -58,13 +58,22 @@ from contacts.serializers import (
     ScrubRequestSerializer,
     ScrubResultSerializer,
 )
+from contacts.vcards import contacts_vcards
 from crm.http.exports import (
     XLSX_TYPE,
     ExportNegotiationMixin,
     ExportQuerySerializer,
     export_response,
+    vcards_response,
 )
 from crm.http.routers import UUID_PATTERN, UuidLookupMixin
+
+
+class ContactExportQuerySerializer(ExportQuerySerializer):
+    format = serializers.ChoiceField(
+        choices=["csv", "xlsx", "vcf"], required=False, default="csv",
+        help_text="csv (UTF-8 with a BOM), xlsx, or vcf (vCard 3.0, one card per contact).",
+    )  # fmt: skip
 
 
 class ContactViewSet(
@@ -131,17 +140,24 @@ class ContactViewSet(
         return self.list(request)
 
     @extend_schema(
-        parameters=[ExportQuerySerializer],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_TYPE): OpenApiTypes.BINARY},
+        parameters=[ContactExportQuerySerializer],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, XLSX_TYPE): OpenApiTypes.BINARY,
+            (200, "text/vcard"): OpenApiTypes.BINARY,
+        },
         description="The live contacts the list would show with the same filters, as one file "
         "streamed in constant memory (managers and admins). The columns import back.",
     )
     @action(detail=False, methods=["get"], permission_classes=[IsManagerOrAdmin],
             pagination_class=None)  # fmt: skip
     def export(self, request):
-        query = ExportQuerySerializer(data=request.query_params)
+        query = ContactExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         contacts = self.filter_queryset(self.get_queryset())
+        if query.validated_data["format"] == "vcf":
+            return vcards_response(filename="contacts", cards=contacts_vcards(
+                contact_export_rows(contacts)))  # fmt: skip
         return export_response(
             fmt=query.validated_data["format"], filename="contacts", header=EXPORT_HEADER,
             rows=contact_export_rows(contacts), cells=contact_export_cells(),

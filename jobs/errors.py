@@ -5,6 +5,7 @@ from crm.http.errors import ApiError, FieldsInvalid
 
 class ImportErrorCode(StrEnum):
     JOB_FINISHED = "job_finished"
+    NOT_WAITING = "job_not_waiting"
     NOT_UNDOABLE = "not_undoable"
     UNDO_EXPIRED = "undo_expired"
 

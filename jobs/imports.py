@@ -55,6 +55,7 @@ from dnc.services import (
     dnc_entries_load_record,
     dnc_entries_validate,
 )
+from jobs.mapping import mapped_header, mapped_rows
 from jobs.models import (
     ImportJob,
     ImportKind,
@@ -64,98 +65,39 @@ from jobs.models import (
     ImportStatus,
     RowAction,
 )
+from jobs.sources import cell_text, file_rows
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 1000
-XLSX_SUFFIXES = (".xlsx", ".xlsm")
 
 
 class JobStopped(Exception):
     """The job was cancelled between two batches."""
 
 
-# --- reading the stored file --------------------------------------------------------------
+def job_rows(job: ImportJob) -> Iterator[tuple[int, list]]:
+    """The job's file as rows in our own columns: as stored, or through its column mapping
+    (jobs/mapping.py)."""
+    rows = file_rows(job.file, job.filename)
+    if not job.mapping:
+        yield from rows
+        return
+    first = next(rows, None)
+    if first is None:
+        return
+    yield first[0], mapped_header(job.mapping, job.kind)
+    yield from mapped_rows(rows, first[1], job.mapping, job.kind)
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value if isinstance(value, str) else str(value)
-
-
-def file_rows(job: ImportJob) -> Iterator[tuple[int, list]]:
-    """(row number as a spreadsheet shows it, cells) for every row of the file, the header
-    being row 1. CSV in UTF-8 (a BOM is fine); XLSX: the first sheet."""
-    with job.file.open("rb") as raw:
-        if job.filename.lower().endswith(XLSX_SUFFIXES):
-            yield from _xlsx_rows(raw)
-        else:
-            yield from _csv_rows(raw)
-
-
-def _csv_rows(raw) -> Iterator[tuple[int, list]]:
-    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-    try:
-        yield from enumerate(csv.reader(text), 1)
-    except UnicodeDecodeError:
-        raise ImportFileInvalid(
-            "The file is not UTF-8 text. Save it as \u201cCSV UTF-8\u201d (Excel) or as XLSX."
-        ) from None
-    except csv.Error as exc:
-        raise ImportFileInvalid(f"The file is not a readable CSV file: {exc}.") from None
-
-
-def _xlsx_rows(raw) -> Iterator[tuple[int, list]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(raw, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ImportFileInvalid(f"The file is not a readable XLSX workbook ({exc}).") from None
-    try:
-        sheet = book.worksheets[0]
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
-            yield number, list(cells)
-    finally:
-        book.close()
-
-
-def rows_estimate(upload) -> int:
-    """About how many data rows an uploaded file holds, without reading it as rows: a CSV's
-    line breaks, an XLSX sheet's recorded size (for the admin's "is this a big file")."""
-    position = upload.tell()
-    try:
-        upload.seek(0)
-        if (upload.name or "").lower().endswith(XLSX_SUFFIXES):
-            from openpyxl import load_workbook
-
-            try:
-                book = load_workbook(upload, read_only=True)
-                rows = book.worksheets[0].max_row or 0
-                book.close()
-            except Exception:  # not a workbook: the import says so
-                return 0
-        else:
-            rows = sum(chunk.count(b"\n") for chunk in upload.chunks())
-        return max(0, rows - 1)
-    finally:
-        upload.seek(position)
-
-
-def header_of(job: ImportJob) -> list:
-    """The file's first row (the upload checks it before the job is queued)."""
-    for _, cells in file_rows(job):
+def job_header(job: ImportJob) -> list:
+    for _, cells in job_rows(job):
         return cells
     return []
 
 
 def _normalized(headers: Sequence) -> list[str]:
-    return [_text(h).strip().lower().replace(" ", "_") for h in headers]
+    return [cell_text(h).strip().lower().replace(" ", "_") for h in headers]
 
 
 def _required(headers: list[str], required: Sequence[str], columns: Sequence[str]) -> None:
@@ -201,7 +143,7 @@ class _Kind:
 
     def __init__(self, job: ImportJob, raw_headers: Sequence):
         self.job = job
-        self.raw_headers = [_text(h).strip() for h in raw_headers]
+        self.raw_headers = [cell_text(h).strip() for h in raw_headers]
         self.headers = _normalized(raw_headers)
         _required(self.headers, self.required, self.columns)
 
@@ -214,9 +156,20 @@ class _Kind:
         return None
 
     def column_of(self, key: str) -> str:
-        """The header as the file spells it, for a field the service names."""
+        """The header as the file spells it, for a field the service names (through the
+        job's mapping: the first column mapped to it)."""
         index = self.index_of(key)
-        return self.raw_headers[index] if index is not None else key
+        column = self.raw_headers[index] if index is not None else key
+        for header, target in (self.job.mapping or {}).items():
+            if target == column or (target == "owner_email" and column == "created_by_email"):
+                return header
+        return column
+
+    def position(self, key: str) -> int:
+        """Where the field's column is in the file (for listing a row's errors in order)."""
+        column = self.column_of(key)
+        columns = self.job.columns or self.raw_headers
+        return columns.index(column) if column in columns else len(columns)
 
     def cell(self, cells: Sequence, key: str):
         index = self.index_of(key)
@@ -328,7 +281,7 @@ class DncKind(_Kind):
             if index is None or index >= len(cells):
                 return ""
             value = cells[index]
-            return value if value.__class__ is str else _text(value)
+            return value if value.__class__ is str else cell_text(value)
 
         items, errors = [], {}
         for index, (_, cells) in enumerate(rows):
@@ -337,9 +290,9 @@ class DncKind(_Kind):
                 value = cells[expires]
                 if isinstance(value, datetime):  # a spreadsheet's date cell: no timezone, UTC
                     expires_at = value if value.tzinfo else value.replace(tzinfo=UTC)
-                elif _text(value).strip():
+                elif cell_text(value).strip():
                     try:
-                        expires_at = timestamp_parse(_text(value).strip())
+                        expires_at = timestamp_parse(cell_text(value).strip())
                     except ValueError as exc:
                         errors[index] = {"expires_at": [str(exc)]}
             items.append(DncEntryInput(
@@ -393,7 +346,9 @@ class CallsKind(_Kind):
         items = []
         for _, cells in rows:
             record = dict(zip(self.headers, cells, strict=False))
-            item = {key: _text(record.get(key)).strip() for key in self.columns if key in record}
+            item = {
+                key: cell_text(record.get(key)).strip() for key in self.columns if key in record
+            }
             duration = item.get("duration_seconds", "")
             if duration == "":
                 item.pop("duration_seconds", None)
@@ -453,15 +408,12 @@ def kind_for(job: ImportJob, raw_headers: Sequence) -> _Kind:
 def _errors_store(job: ImportJob, kind: _Kind, rows: list, errors: dict) -> None:
     cells_of = dict(rows)
     records = []
-    last = len(kind.headers)
     for number in sorted(errors):
-        keys = sorted(
-            errors[number], key=lambda k: i if (i := kind.index_of(k)) is not None else last
-        )
+        keys = sorted(errors[number], key=kind.position)
         for key in keys:
             messages = errors[number][key]
             value = kind.cell(cells_of[number], key)
-            text = _text(value).strip()
+            text = cell_text(value).strip()
             code = "required" if not text and key in kind.required else _CODES.get(key, "invalid")
             if key.startswith("custom_fields"):
                 code = "invalid_custom_field"
@@ -481,7 +433,7 @@ def _blank(cells) -> bool:
         if cell.__class__ is str:
             if cell and not cell.isspace():
                 return False
-        elif _text(cell).strip():
+        elif cell_text(cell).strip():
             return False
     return True
 
@@ -489,7 +441,7 @@ def _blank(cells) -> bool:
 def _batches(job: ImportJob, kind: _Kind, *, after: int = 0) -> Iterator[list[tuple[int, list]]]:
     """The file's data rows in batches, blank rows left out, from row ``after`` + 1."""
     size = kind.batch_rows or BATCH_ROWS
-    rows = file_rows(job)
+    rows = job_rows(job)
     next(rows, None)  # the header
     batch = []
     for number, cells in rows:
@@ -597,7 +549,7 @@ def import_job_work(job: ImportJob) -> str:
 
 
 def _run(job: ImportJob) -> None:
-    kind = kind_for(job, header_of(job))
+    kind = kind_for(job, job_header(job))
     resuming = job.phase == ImportPhase.IMPORTING and job.checkpoint_row > 0
     if job.total_rows is None:
         total = sum(len(batch) for batch in _batches(job, kind))

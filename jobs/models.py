@@ -68,6 +68,10 @@ class ImportJob(models.Model):
         related_name="+", help_text="Call imports: whose calls they are.",
     )  # fmt: skip
     device_id = models.CharField(max_length=200, blank=True, default="")
+    # The file's header and, for a file not in our own columns, header -> field (proposed
+    # while the job waits in needs_mapping, then as confirmed): jobs/mapping.py.
+    columns = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(null=True, blank=True)
     total_rows = models.IntegerField(null=True, blank=True)
     processed_rows = models.IntegerField(default=0, help_text="Rows done in this phase.")
     # The last row (as numbered in the file) of the last committed batch: a job run again
@@ -188,3 +192,27 @@ class ImportRowError(models.Model):
 
     def __str__(self):
         return f"row {self.row}, {self.column}: {self.message}"
+
+
+class ImportMapping(models.Model):
+    """A column mapping saved by name, for the next file of the same layout."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=ImportKind.choices)
+    mapping = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Lower("name"), "kind", name="jobs_mapping_name_unique"
+            )
+        ]
+
+    def __str__(self):
+        return self.name

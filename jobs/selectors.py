@@ -5,7 +5,10 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from crm.timestamps import iso_utc
-from jobs.models import ImportJob, ImportKind, ImportRowError
+from jobs.imports import KINDS
+from jobs.mapping import mapping_ignored
+from jobs.models import ImportJob, ImportKind, ImportMapping, ImportRowError
+from jobs.sources import has_own_fields
 
 ERRORS_HEADER = ("row", "column", "code", "message", "value")
 
@@ -36,6 +39,9 @@ def import_job_to_dict(job: ImportJob) -> dict:
         "list": str(list_id) if list_id else None,
         "user": str(job.calls_user_id) if job.calls_user_id else None,
         "device_id": job.device_id,
+        "columns": job.columns,
+        "mapping": job.mapping,
+        "ignored_columns": import_job_ignored(job),
         "error": job.error,
         "cancel_requested": job.cancel_requested,
         "created_by": str(job.created_by_id),
@@ -47,6 +53,30 @@ def import_job_to_dict(job: ImportJob) -> dict:
         "undone_at": iso_utc(job.undone_at),
         "undo": job.undo_report,
     }
+
+
+def import_job_ignored(job: ImportJob) -> list[str]:
+    """The columns of the file the import leaves out (what a preview must say)."""
+    if job.mapping:
+        return mapping_ignored(job.mapping, job.columns)
+    if has_own_fields(job.filename):
+        return []
+    known = set(KINDS[job.kind].columns)
+    ignored = []
+    for column in job.columns:
+        name = column.strip().lower().replace(" ", "_")
+        if name not in known and not name.startswith("custom_fields."):
+            ignored.append(column)
+    return ignored
+
+
+def import_mapping_list() -> QuerySet[ImportMapping]:
+    return ImportMapping.objects.order_by("kind", "name")
+
+
+def import_mapping_to_dict(saved: ImportMapping) -> dict:
+    return {"id": str(saved.pk), "name": saved.name, "kind": saved.kind,
+            "mapping": saved.mapping, "updated_at": iso_utc(saved.updated_at)}  # fmt: skip
 
 
 def import_errors_rows(job: ImportJob) -> Iterator[dict]:

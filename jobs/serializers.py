@@ -8,7 +8,10 @@ from jobs.models import ImportKind, ImportPhase, ImportStatus
 class ImportCreateSerializer(serializers.Serializer):
     """multipart/form-data."""
 
-    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX, at most 100 MB.")
+    file = serializers.FileField(
+        help_text="CSV (UTF-8), XLSX, vCard (.vcf, contacts) or the XML call log of SMS Backup "
+        "& Restore (.xml, calls); at most 100 MB."
+    )
     kind = serializers.ChoiceField(choices=ImportKind.choices)
     list = serializers.CharField(
         required=False, allow_blank=True,
@@ -34,6 +37,33 @@ class ImportCreateSerializer(serializers.Serializer):
         help_text="calls: the device they were made on, for rows without a device_id.",
     )  # fmt: skip
 
+    mapping = serializers.JSONField(
+        required=False, binary=True,
+        help_text='A JSON object, header -> field ("name", "phone", "email", "company", '
+        '"title", "notes", "tags", "created_at", "owner_email", "custom_fields.<key>", "ignore"; '
+        'dnc and calls: their columns). Without it, a file not in our columns waits in '
+        "needs_mapping with a proposal.",
+    )  # fmt: skip
+    mapping_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="A saved mapping's name."
+    )
+
+
+class ImportMappingRequestSerializer(serializers.Serializer):
+    mapping = serializers.DictField(child=serializers.CharField())
+    save_as = serializers.CharField(
+        required=False, allow_blank=True, max_length=100,
+        help_text="Save the mapping under this name (replacing one of the same name and kind).",
+    )  # fmt: skip
+
+
+class ImportMappingSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ImportKind.choices)
+    mapping = serializers.DictField(child=serializers.CharField())
+    updated_at = serializers.DateTimeField()
+
 
 class ImportJobSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -57,6 +87,15 @@ class ImportJobSerializer(serializers.Serializer):
     list = serializers.UUIDField(allow_null=True)
     user = serializers.UUIDField(allow_null=True, help_text="calls: whose calls.")
     device_id = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField(), help_text="The file's header.")
+    mapping = serializers.DictField(
+        child=serializers.CharField(), allow_null=True,
+        help_text="header -> field: proposed (needs_mapping) or as confirmed; null for a file "
+        "in our own columns.",
+    )  # fmt: skip
+    ignored_columns = serializers.ListField(
+        child=serializers.CharField(), help_text="The columns the import leaves out."
+    )
     error = serializers.CharField(help_text="Why it failed (empty otherwise).")
     cancel_requested = serializers.BooleanField()
     created_by = serializers.UUIDField()

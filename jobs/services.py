@@ -10,25 +10,38 @@ from django.utils import timezone
 
 from accounts.models import User
 from contacts.models import ContactList
+from contacts.resources import ImportFileInvalid
 from contacts.revert import Touched, contacts_import_revert
 from crm.http.errors import PayloadTooLarge
 from dnc.models import DncList
 from dnc.services import dnc_entries_unload
 from jobs.errors import ImportErrorCode, ImportInvalid, ImportRefused
-from jobs.imports import XLSX_SUFFIXES, header_of, kind_for
+from jobs.imports import job_header, kind_for
+from jobs.mapping import IGNORE, mapping_problems, mapping_propose
 from jobs.models import (
     FINISHED,
     ImportJob,
     ImportKind,
+    ImportMapping,
     ImportRow,
     ImportStatus,
     RowAction,
 )
 from jobs.queue import enqueue
+from jobs.sources import (
+    VCARD_SUFFIXES,
+    XLSX_SUFFIXES,
+    XML_SUFFIXES,
+    cell_text,
+    has_own_fields,
+    header_of,
+    is_call_log,
+    is_vcard,
+)
 from jobs.tasks import import_run
 from ledger.activity import activity_record
 
-SUFFIXES = (".csv", ".txt", *XLSX_SUFFIXES)
+SUFFIXES = (".csv", ".txt", *XLSX_SUFFIXES, *VCARD_SUFFIXES, *XML_SUFFIXES)
 
 
 def _uuid(value) -> uuid.UUID | None:
@@ -66,6 +79,32 @@ def _calls_user(actor: User, user) -> User | None:
     return (found.filter(pk=pk) if pk else found.filter(email__iexact=text)).first()
 
 
+def _suffix_problem(name: str, kind: str) -> str | None:
+    lower = name.lower()
+    if not lower.endswith(SUFFIXES):
+        return "A CSV (.csv), Excel (.xlsx), vCard (.vcf) or call-log XML (.xml) file."
+    if is_vcard(lower) and kind != ImportKind.CONTACTS:
+        return "A vCard file holds contacts: import it with kind contacts."
+    if is_call_log(lower) and kind != ImportKind.CALLS:
+        return "A call-log XML file holds calls: import it with kind calls."
+    return None
+
+
+def _mapping_for(kind: str, header: list, mapping, mapping_name) -> dict | None:
+    """The mapping the upload names (whole: every column of the file), or None."""
+    if mapping is None and not mapping_name:
+        return None
+    if mapping is None:
+        saved = ImportMapping.objects.filter(kind=kind, name__iexact=mapping_name).first()
+        if saved is None:
+            raise ImportInvalid({"mapping_name": [f"No saved {kind} mapping {mapping_name!r}."]})
+        mapping = {h: saved.mapping.get(h, IGNORE) for h in header}
+    problems = mapping_problems(mapping, header, kind)
+    if problems:
+        raise ImportInvalid({"mapping": problems})
+    return {**dict.fromkeys(header, IGNORE), **mapping}
+
+
 @transaction.atomic
 def import_job_create(
     *,
@@ -77,8 +116,13 @@ def import_job_create(
     skip_invalid: bool = False,
     user=None,
     device_id: str = "",
+    mapping: dict | None = None,
+    mapping_name: str | None = None,
 ) -> ImportJob:
-    """POST /imports: store the upload and queue it (the queue entry commits with the job)."""
+    """POST /imports: store the upload and queue it (the queue entry commits with the job).
+
+    A CSV or XLSX file whose header lacks our required columns, and that names no mapping,
+    waits in needs_mapping with a proposal (jobs/mapping.py) instead of being queued."""
     errors: dict[str, list[str]] = {}
     if file is None:
         raise ImportInvalid({"file": ["A CSV or XLSX file is required."]})
@@ -89,10 +133,10 @@ def import_job_create(
             details={"limit": settings.IMPORT_MAX_BYTES, "size": file.size},
         )
     name = PurePath(file.name or "upload.csv").name[-200:]
-    if not name.lower().endswith(SUFFIXES):
-        errors["file"] = ["A CSV (.csv) or Excel (.xlsx) file."]
     if kind not in ImportKind.values:
         errors["kind"] = [f"One of: {', '.join(ImportKind.values)}."]
+    elif problem := _suffix_problem(name, kind):
+        errors["file"] = [problem]
     contact_list, dnc_list = _list_for(kind, list_id, errors)
     calls_user = _calls_user(actor, user) if kind == ImportKind.CALLS else None
     if kind == ImportKind.CALLS and calls_user is None:
@@ -108,14 +152,54 @@ def import_job_create(
     )  # fmt: skip
     job.file.save(name, file, save=False)
     try:
-        kind_for(job, header_of(job))
-    except ValueError as exc:  # ImportFileInvalid: a header without the required columns...
+        header = [cell_text(h).strip() for h in header_of(job.file, job.filename)]
+        if not any(header):
+            raise ImportFileInvalid("The file is empty: its first row must name the columns.")
+        job.columns = header
+        if not has_own_fields(name):
+            job.mapping = _mapping_for(kind, header, mapping, mapping_name)
+        kind_for(job, job_header(job))  # our own columns, or mapped to them
+    except ImportFileInvalid as exc:  # not ours, and no mapping named: propose one
+        if job.mapping is not None or has_own_fields(name) or not any(job.columns):
+            job.file.delete(save=False)
+            raise ImportInvalid({"file": [str(exc)]}) from None
+        job.status, job.mapping = ImportStatus.NEEDS_MAPPING, mapping_propose(header, kind)
+    except ImportInvalid:
         job.file.delete(save=False)
-        raise ImportInvalid({"file": [str(exc)]}) from None
+        raise
     job.save()
-    enqueue(import_run, job_id=str(job.pk))
+    if job.status == ImportStatus.PENDING:
+        enqueue(import_run, job_id=str(job.pk))
     activity_record(actor=actor, action="jobs.import.created", obj=job,
                     changes={"kind": kind, "filename": name, "dry_run": dry_run})  # fmt: skip
+    return job
+
+
+@transaction.atomic
+def import_job_map(*, actor: User, job: ImportJob, mapping, save_as: str = "") -> ImportJob:
+    """POST /imports/{id}/mapping: the user's mapping for a job in needs_mapping; it is
+    queued. ``save_as`` saves the mapping under that name (replacing one of the same name)."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportStatus.NEEDS_MAPPING:
+        raise ImportRefused(
+            ImportErrorCode.NOT_WAITING,
+            f"This import is {job.status}: it is not waiting for a column mapping.",
+        )
+    save_as = (save_as or "").strip()
+    if len(save_as) > 100:
+        raise ImportInvalid({"save_as": ["At most 100 characters."]})
+    job.mapping = _mapping_for(job.kind, job.columns, mapping, None)
+    job.status = ImportStatus.PENDING
+    job.save(update_fields=["mapping", "status"])
+    if save_as:
+        saved = ImportMapping.objects.filter(kind=job.kind, name__iexact=save_as).first()
+        saved = saved or ImportMapping(kind=job.kind, name=save_as)
+        saved.mapping = {h: t for h, t in job.mapping.items() if t != IGNORE}
+        saved.created_by, saved.updated_at = actor, timezone.now()
+        saved.save()
+    enqueue(import_run, job_id=str(job.pk))
+    activity_record(actor=actor, action="jobs.import.mapped", obj=job,
+                    changes={"mapping": job.mapping, "saved_as": save_as})  # fmt: skip
     return job
 
 

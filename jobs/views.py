@@ -13,10 +13,19 @@ from crm.http.parsers import JSONParser
 from crm.http.routers import UuidLookupMixin
 from jobs import services
 from jobs.imports import template_csv
-from jobs.selectors import ERRORS_HEADER, import_errors_rows, import_job_list, import_job_to_dict
+from jobs.selectors import (
+    ERRORS_HEADER,
+    import_errors_rows,
+    import_job_list,
+    import_job_to_dict,
+    import_mapping_list,
+    import_mapping_to_dict,
+)
 from jobs.serializers import (
     ImportCreateSerializer,
     ImportJobSerializer,
+    ImportMappingRequestSerializer,
+    ImportMappingSerializer,
     ImportTemplateQuerySerializer,
 )
 
@@ -61,7 +70,8 @@ class ImportJobViewSet(
         job = services.import_job_create(
             actor=request.user, file=data["file"], kind=data["kind"], list_id=data.get("list"),
             dry_run=data["dry_run"], skip_invalid=data["skip_invalid"], user=data.get("user"),
-            device_id=data.get("device_id", ""),
+            device_id=data.get("device_id", ""), mapping=data.get("mapping"),
+            mapping_name=data.get("mapping_name") or None,
         )  # fmt: skip
         return Response(import_job_to_dict(job), status=status.HTTP_202_ACCEPTED)
 
@@ -79,6 +89,22 @@ class ImportJobViewSet(
     def cancel(self, request, pk=None):
         job = services.import_job_cancel(actor=request.user, job=self.get_object())
         return Response(import_job_to_dict(job))
+
+    @extend_schema(request=ImportMappingRequestSerializer, responses={202: ImportJobSerializer})
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def mapping(self, request, pk=None):
+        body = ImportMappingRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        job = services.import_job_map(
+            actor=request.user, job=self.get_object(), mapping=body.validated_data["mapping"],
+            save_as=body.validated_data.get("save_as", ""),
+        )  # fmt: skip
+        return Response(import_job_to_dict(job), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: ImportMappingSerializer(many=True)})
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def mappings(self, request):
+        return Response([import_mapping_to_dict(m) for m in import_mapping_list()])
 
     @extend_schema(request=None, responses={200: ImportJobSerializer})
     @action(detail=True, methods=["post"], pagination_class=None)

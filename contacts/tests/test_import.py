@@ -173,12 +173,15 @@ def test_it_imports_xlsx_with_number_and_date_cells(site):
     assert bob.created_at == datetime(2024, 5, 1, 7, 30, tzinfo=UTC)
 
 
-def test_it_rejects_a_file_without_the_required_columns(site):
-    preview = upload(site, csv_bytes([["Ada", "x"]], header=["full name", "email"]))
-    assert "confirm_form" not in preview.context
-    html = preview.content.decode()
-    assert "The file has no name or phone column" in html
-    assert "Traceback" not in html
+def test_a_file_without_the_required_columns_goes_to_its_column_mapping(site):
+    # Once refused ("the file has no name or phone column"); now the columns are mapped first.
+    from jobs.models import ImportJob
+
+    response = upload(site, csv_bytes([["Ada", "x"]], header=["full name", "email"]))
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:jobs_importjob_mapping", args=[job.pk])
+    assert (job.status, job.mapping) == ("needs_mapping", {"full name": "name", "email": "email"})
 
 
 def test_the_confirm_step_imports_the_whole_file_or_nothing(site):

@@ -110,3 +110,11 @@ def export_response(
     book.save(spool)
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=name, content_type=XLSX_TYPE)
+
+
+def vcards_response(*, filename: str, cards: Iterable[str]) -> StreamingHttpResponse:
+    """vCards (each a text, read lazily) as one streamed .vcf file."""
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(cards, content_type="text/vcard; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.vcf"'
+    return response

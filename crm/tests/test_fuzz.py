@@ -64,6 +64,7 @@ RULES_BEYOND_SCHEMA = {
     ("POST", "/api/v1/auth/refresh"): {RULE},  # a token of blanks is no token
     ("POST", "/api/v1/auth/logout"): {RULE},
     ("POST", "/api/v1/imports"): {RULE},  # a file with a header of its kind; a list that exists
+    ("POST", "/api/v1/imports/{id}/mapping"): {RULE},  # the file's columns, the kind's fields
 }
 
 

@@ -101,6 +101,8 @@ MATRIX = [
     ("import-cancel", "post", "/api/v1/imports/{import_job}/cancel", {}, STAFF),
     ("import-undo", "post", "/api/v1/imports/{import_job}/undo", {}, STAFF),
     ("import-template", "get", "/api/v1/imports/template?kind=dnc", None, STAFF),
+    ("import-mapping", "post", "/api/v1/imports/{import_job}/mapping", {"mapping": {}}, STAFF),
+    ("import-mappings", "get", "/api/v1/imports/mappings", None, STAFF),
     ("schema", "get", "/api/v1/schema", None, None),
     ("docs", "get", "/api/v1/docs", None, None),
 ]

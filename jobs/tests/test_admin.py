@@ -62,6 +62,14 @@ def test_a_small_contacts_file_keeps_the_instant_preview(site):
     assert not ImportJob.objects.exists()
 
 
+def test_the_preview_names_the_columns_it_leaves_out(site):
+    upload = SimpleUploadedFile("x.csv", b"name,phone,Colour,id\r\nAda,+12025550143,red,1\r\n")
+    response = site.post(
+        reverse("admin:contacts_contact_import"), {"format": "0", "import_file": upload}
+    )
+    assert "Columns left out (not contact fields):\n    Colour, id." in response.content.decode()
+
+
 def test_a_failed_job_offers_its_errors_file(site):
     upload = SimpleUploadedFile("bad.csv", _contacts_csv(4, bad=True))
     site.post(reverse("admin:contacts_contact_import"), {"format": "0", "import_file": upload})
@@ -105,3 +113,48 @@ def test_agents_do_not_see_import_jobs(client, agent):
     agent.save()
     client.force_login(agent)
     assert client.get(reverse("admin:jobs_importjob_changelist")).status_code in (302, 403)
+
+
+def test_a_google_csv_in_the_contacts_import_goes_through_the_mapping_page(site):
+    from pathlib import Path
+
+    content = (Path(__file__).parent / "files" / "google.csv").read_bytes()
+    upload = SimpleUploadedFile("google.csv", content)
+    response = site.post(
+        reverse("admin:contacts_contact_import"), {"format": "0", "import_file": upload}
+    )
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("admin:jobs_importjob_mapping", args=[job.pk])
+    page = site.get(response["Location"])
+    html = page.content.decode()
+    assert "Phone 1 - Value" in html and "+34 612 34 56 78" in html  # columns and samples
+    form = page.context["form"]
+    data = {name: field.initial for name, field in form.fields.items() if name != "save_as"}
+    data["save_as"] = "Google"
+    done = site.post(response["Location"], data)
+    assert done["Location"] == reverse("admin:jobs_importjob_change", args=[job.pk])
+    import_job_run(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("succeeded", 3)
+    assert Contact.live.filter(name="María José González").exists()
+    page = site.get(reverse("admin:jobs_importjob_change", args=[job.pk])).content.decode()
+    assert "Columns left out: " in page and "Phone 1 - Label" in page
+
+
+def test_the_upload_page_imports_a_call_log_for_an_agent(site, agent):
+    from pathlib import Path
+
+    content = (Path(__file__).parent / "files" / "calls.xml").read_bytes()
+    page = site.get(reverse("admin:jobs_importjob_add"))
+    assert page.status_code == 200 and "SMS Backup" in page.content.decode()
+    response = site.post(reverse("admin:jobs_importjob_add"), {
+        "kind": "calls", "file": SimpleUploadedFile("calls.xml", content), "user": agent.pk,
+        "device_id": "old-phone",
+    })  # fmt: skip
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("admin:jobs_importjob_change", args=[job.pk])
+    import_job_run(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.created, job.calls_user) == ("succeeded", 5, agent)
+    template = site.get(reverse("admin:jobs_importjob_template") + "?kind=calls")
+    assert template.content.decode("utf-8-sig").startswith("phone,direction,started_at")

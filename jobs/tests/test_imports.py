@@ -152,7 +152,6 @@ def test_an_xlsx_file_with_date_and_number_cells(manager_client):
 @pytest.mark.parametrize(
     ("content", "name", "field"),
     [
-        (_csv(["name", "number"], ["Ada", "+1 202 555 0101"]), "a.csv", "file"),  # no phone
         (b"\x89PNG", "a.png", "file"),
         (b"", "a.csv", "file"),  # no header at all
     ],
@@ -161,6 +160,19 @@ def test_a_file_that_cannot_be_imported_is_refused_at_upload(manager_client, con
     error = assert_error(_upload(manager_client, content, name=name), 400, "validation_error")
     assert field in error["details"]
     assert not ImportJob.objects.exists()
+
+
+def test_a_file_not_in_our_columns_waits_for_its_mapping(manager_client):
+    job = _queued_or_waiting(manager_client, _csv(["name", "number"], ["Ada", "+1 202 555 0101"]))
+    assert (job["status"], job["columns"]) == ("needs_mapping", ["name", "number"])
+    assert job["mapping"] == {"name": "name", "number": "phone"}
+    assert import_job_run(job["id"]) is None  # not queued: nothing for a worker to do
+
+
+def _queued_or_waiting(client, content) -> dict:
+    response = _upload(client, content)
+    assert response.status_code == 202, response.content
+    return response.json()
 
 
 def test_the_upload_checks_kind_and_list(manager_client):
@@ -175,6 +187,8 @@ def test_the_upload_checks_kind_and_list(manager_client):
     )
     assert error["details"] == {"list": ["No such contact list."]}
     assert_error(manager_client.post(IMPORTS, {"kind": "contacts"}, format="json"), 400)
+    vcard = _upload(manager_client, b"BEGIN:VCARD", name="a.vcf", kind="dnc")
+    assert "kind contacts" in assert_error(vcard, 400)["details"]["file"][0]
 
 
 def test_a_file_above_the_limit_is_413(manager_client, settings):
