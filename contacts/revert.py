@@ -68,8 +68,11 @@ def _merged(touched: Iterable[Touched]) -> tuple[dict, dict]:
         first.setdefault(item.contact_id, item)
         last[item.contact_id] = item.version
     plans = {pk: (item, last[pk]) for pk, item in first.items()}
-    for pk in plans:
-        listed.pop(pk, None)  # created or replaced: undone anyway, list membership included
+    for pk, (item, _) in plans.items():
+        if item.action == "created":
+            listed.pop(pk, None)  # a tombstone: its list membership goes with it
+        elif pk in listed:
+            listed[pk] = last[pk]  # replaced and listed: compared with the last version
     return plans, listed
 
 
@@ -102,6 +105,11 @@ def contacts_import_revert(
         c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
     }
     now = timezone.now()
+    # Listed contacts nobody changed since, judged before the plans below change versions.
+    unchanged_listed = [
+        pk for pk, stamped in listed.items()
+        if (c := current.get(pk)) is not None and c.version == stamped and c.deleted_at is None
+    ]  # fmt: skip
     deleted, restored, entries = [], [], []
     for pk, (item, stamped) in plans.items():
         contact = current.get(pk)
@@ -146,17 +154,14 @@ def contacts_import_revert(
         entries=iter(entries),
     )
 
+    left = set(report.left_ids)
     if listed and contact_list is not None:
-        unchanged = [
-            pk
-            for pk, stamped in listed.items()
-            if (c := current.get(pk)) is not None and c.version == stamped
-        ]
-        report.left_ids.extend(str(pk) for pk in listed if pk not in set(unchanged))
         removed = members_remove(
-            actor=actor, contact_list=contact_list, contact_ids=unchanged, version=version
+            actor=actor, contact_list=contact_list, contact_ids=unchanged_listed, version=version
         )
         report.removed_from_list = len(removed)
+        kept = [str(pk) for pk in listed if pk not in set(unchanged_listed)]
     else:
-        report.left_ids.extend(str(pk) for pk in listed)
+        kept = [str(pk) for pk in listed]
+    report.left_ids.extend(pk for pk in kept if pk not in left)
     return report

@@ -99,7 +99,7 @@ def vcards_read(text: str) -> Iterator[dict]:
         for card in vobject.readComponents(text, ignoreUnreadable=True):
             if card.name.upper() == "VCARD":
                 yield card_record(card)
-    except (vobject.base.ParseError, ValueError) as exc:
+    except Exception as exc:  # vobject raises ParseError, ValueError, LookupError (a charset)...
         raise VcardsInvalid(f"The vCard file cannot be read: {exc}.") from None
 
 

@@ -27,8 +27,9 @@ import io
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import psycopg
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -48,6 +49,7 @@ from contacts.services import Result, contacts_import_record, contacts_validate
 from crm.db.store import copy_records
 from crm.http.exports import cell_safe
 from crm.memory import gc_paused
+from crm.text import text_storable
 from crm.timestamps import timestamp_parse
 from dnc.services import (
     DncEntryInput,
@@ -57,6 +59,8 @@ from dnc.services import (
 )
 from jobs.mapping import mapped_header, mapped_rows
 from jobs.models import (
+    FINISHED,
+    UNDO_DAYS,
     ImportJob,
     ImportKind,
     ImportPhase,
@@ -74,6 +78,10 @@ BATCH_ROWS = 1000
 
 class JobStopped(Exception):
     """The job was cancelled between two batches."""
+
+
+class JobTakenOver(Exception):
+    """Another worker has gone on with this job (this one was thought dead): stop quietly."""
 
 
 def job_rows(job: ImportJob) -> Iterator[tuple[int, list]]:
@@ -193,6 +201,7 @@ class ContactsKind(_Kind):
     columns = IMPORT_COLUMNS
 
     def __init__(self, job, raw_headers):
+        self.dry_created: set[str] = set()  # a dry run's "created" numbers, across batches
         self.reader = ContactRowReader(actor=job.created_by, headers=raw_headers)
         super().__init__(job, raw_headers)
         self.contact_list = (
@@ -213,10 +222,22 @@ class ContactsKind(_Kind):
                 f"Rows {rows[0][0]} to {rows[-1][0]} were refused on import: "
                 + "; ".join(f"row {n}: {e}" for n, e in list(batch.errors.items())[:3])
             )
-        written, seen = Written(), {}
+        written, seen, listed = Written(), {}, []
         counts = batch.counts()
         written.created, written.existing = counts[Result.CREATED], counts[Result.EXISTING]
         written.replaced = counts[Result.REPLACED]
+        if dry_run:
+            # Each batch of a dry run is rolled back: a number it "created" in an earlier
+            # batch would be created again. The real import finds it existing.
+            again = 0
+            for outcome in batch.outcomes:
+                if outcome.result == Result.CREATED:
+                    number = outcome.phone_normalized
+                    again += number in self.dry_created
+                    self.dry_created.add(number)
+            written.created -= again
+            written.existing += again
+            return written
         for outcome in batch.outcomes:
             pk = outcome.contact_id
             if outcome.result in (Result.CREATED, Result.REPLACED):
@@ -228,11 +249,18 @@ class ContactsKind(_Kind):
                 action = (
                     RowAction.CREATED if outcome.result == Result.CREATED else RowAction.REPLACED
                 )
-                seen[pk] = (action, previous)
+                seen.setdefault(pk, (action, previous))  # its first outcome in the batch
             else:
                 seen.setdefault(pk, None)
-        if dry_run:
-            return written
+        if self.contact_list is not None:
+            listed = members_add(
+                actor=self.job.created_by, contact_list=self.contact_list, contact_ids=list(seen)
+            )
+        written.touched = [
+            *((pk, done[0], None, done[1]) for pk, done in seen.items() if done is not None),
+            *((pk, RowAction.LISTED, None, None) for pk in listed),
+        ]
+        return written
         if self.contact_list is not None:
             added = members_add(
                 actor=self.job.created_by, contact_list=self.contact_list, contact_ids=list(seen)
@@ -419,8 +447,9 @@ def _errors_store(job: ImportJob, kind: _Kind, rows: list, errors: dict) -> None
                 code = "invalid_custom_field"
             for message in messages:
                 records.append(ImportRowError(
-                    job_id=job.pk, row=number, column=kind.column_of(key), code=code,
-                    message=str(message), value=str(cell_safe(text))[:1000],
+                    job_id=job.pk, row=number, column=text_storable(kind.column_of(key))[:200],
+                    code=code, message=text_storable(str(message)),
+                    value=text_storable(str(cell_safe(text)))[:1000],
                 ))  # fmt: skip
     copy_records(
         ImportRowError, records, fields=("job_id", "row", "column", "code", "message", "value")
@@ -519,24 +548,36 @@ def _finish(job: ImportJob, status: str, error: str = "") -> None:
     )  # fmt: skip
 
 
-def import_job_run(job_id) -> str | None:
-    """Work the job to its end (the worker's task): its final status."""
+def import_job_run(job_id, *, last_attempt: bool = True) -> str | None:
+    """Work the job to its end (the worker's task): its final status. A database error is
+    raised for the queue to retry the job, unless this is its ``last_attempt``: then the
+    job fails (never left "running")."""
     job = import_job_claim(job_id)
-    return import_job_work(job) if job is not None else None
+    return import_job_work(job, last_attempt=last_attempt) if job is not None else None
 
 
-def import_job_work(job: ImportJob) -> str:
+def import_job_work(job: ImportJob, *, last_attempt: bool = True) -> str:
     """Work a claimed job (status running) to its end."""
     started = time.monotonic()
     try:
         with gc_paused():  # see crm.memory
             _run(job)
     except JobStopped:
-        _finish(job, ImportStatus.CANCELLED, "Cancelled; the rows before were imported.")
+        checking = job.phase == ImportPhase.CHECKING
+        _finish(job, ImportStatus.CANCELLED, "Cancelled while checking; nothing was imported."
+                if checking else "Cancelled; the rows before were imported (undo takes them "
+                "back).")  # fmt: skip
+    except JobTakenOver:
+        log.warning("import job %s: another worker went on with it; this one stops", job.pk)
+        return job.status
     except ImportFileInvalid as exc:
         _finish(job, ImportStatus.FAILED, str(exc))
-    except DatabaseError:
-        raise  # the database went away: the queue retries the job (it goes on where it was)
+    except (DatabaseError, psycopg.Error):
+        if not last_attempt:
+            raise  # the database went away: the queue retries the job (it goes on where it was)
+        log.exception("import job %s failed on the database", job.pk)
+        _finish(job, ImportStatus.FAILED, "The database failed during the import; the rows "
+                "before were imported (undo takes them back). Try again later.")  # fmt: skip
     except Exception:
         log.exception("import job %s failed", job.pk)
         _finish(
@@ -579,6 +620,7 @@ def _run(job: ImportJob) -> None:
     done = job.processed_rows
     for batch in _batches(job, kind, after=job.checkpoint_row):
         with transaction.atomic():
+            _still_ours(job)
             errors = kind.check(batch) if job.skip_invalid or job.dry_run else {}
             if errors:
                 _errors_store(job, kind, batch, errors)
@@ -602,6 +644,14 @@ def _run(job: ImportJob) -> None:
     _finish(job, ImportStatus.SUCCEEDED)
 
 
+def _still_ours(job: ImportJob) -> None:
+    """Lock the job's row for this batch; if its checkpoint is not where this worker left it,
+    another worker has gone on with the job."""
+    stored = ImportJob.objects.select_for_update().filter(pk=job.pk)
+    if stored.values_list("checkpoint_row", flat=True).first() != job.checkpoint_row:
+        raise JobTakenOver
+
+
 def _touched_store(job: ImportJob, written: Written) -> None:
     """What the batch did, row by row, with each record's version after it (one query)."""
     if not written.touched:
@@ -619,3 +669,18 @@ def _touched_store(job: ImportJob, written: Written) -> None:
         ),
         fields=("job_id", "object_id", "action", "version", "previous"),
     )  # fmt: skip
+
+
+def import_files_purge(*, now=None) -> int:
+    """Delete the stored files of jobs finished more than UNDO_DAYS ago (personal data kept
+    no longer than it serves); the jobs, their counts and errors stay. How many."""
+    now = now or timezone.now()
+    done = ImportJob.objects.filter(
+        finished_at__lt=now - timedelta(days=UNDO_DAYS), status__in=FINISHED
+    ).exclude(file="")
+    purged = 0
+    for job in done.iterator():
+        job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(file="")
+        purged += 1
+    return purged

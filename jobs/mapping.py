@@ -45,6 +45,15 @@ REQUIRED = {
 COLUMN = {"owner_email": "created_by_email"}
 
 
+def cell_key(header) -> str:
+    """A header cell as a mapping names it (the job's ``columns``): text, trimmed."""
+    if header is None:
+        return ""
+    if isinstance(header, float) and header.is_integer():
+        header = int(header)
+    return str(header).strip()
+
+
 def folded(header) -> str:
     """A header for comparing: no accents, lower case, letters and digits only."""
     text = unicodedata.normalize("NFKD", str(header or ""))
@@ -236,7 +245,7 @@ def mapped_rows(
     header = mapped_header(mapping, kind)
     sources: dict[str, list[int]] = {}
     for index, column in enumerate(headers):
-        target = mapping.get(str(column), IGNORE)
+        target = mapping.get(cell_key(column), IGNORE)
         if target != IGNORE:
             sources.setdefault(_column(target), []).append(index)
     at = {column: index for index, column in enumerate(header)}

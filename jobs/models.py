@@ -130,10 +130,13 @@ class ImportJob(models.Model):
             return "not_undoable", (
                 "Call imports cannot be undone: the call log keeps every call it was given."
             )
-        if self.status not in (ImportStatus.SUCCEEDED, ImportStatus.CANCELLED):
-            return (
-                "not_undoable",
-                f"Only a finished import can be undone; this one is {self.status}.",
+        imported = self.status in (ImportStatus.SUCCEEDED, ImportStatus.CANCELLED) or (
+            self.status == ImportStatus.FAILED and self.checkpoint_row > 0  # failed half-way
+        )
+        if not imported:
+            return "not_undoable", (
+                f"Only a finished import that imported rows can be undone; this one is "
+                f"{self.status}."
             )
         if self.undo_until is None or timezone.now() > self.undo_until:
             return (

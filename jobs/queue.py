@@ -14,11 +14,25 @@ def task(**options):
     return app.task(**options)
 
 
-def retry_on(*exceptions: type[BaseException], attempts: int = 5) -> RetryStrategy:
-    """Run a job again (after 2, 4, 8... seconds) when it raised one of ``exceptions``."""
+ATTEMPTS = 5
+
+
+def retry_on(*exceptions: type[BaseException]) -> RetryStrategy:
+    """Run a job again (after 2, 4, 8... seconds) when it raised one of ``exceptions``, up to
+    ATTEMPTS runs in all."""
     return RetryStrategy(
-        max_attempts=attempts, exponential_wait=2, retry_exceptions=set(exceptions)
+        max_attempts=ATTEMPTS - 1, exponential_wait=2, retry_exceptions=set(exceptions)
     )
+
+
+def is_last_attempt(context) -> bool:
+    """For a task declared with ``pass_context=True``: no retry follows this run."""
+    return context.job.attempts + 1 >= ATTEMPTS
+
+
+def enqueue_once(declared, *, lock: str, **arguments) -> int:
+    """enqueue, with a lock: no two jobs of the same lock run at the same time."""
+    return declared.configure(lock=lock).defer(**arguments)
 
 
 def periodic(*, cron: str):

@@ -17,7 +17,7 @@ from dnc.models import DncList
 from dnc.services import dnc_entries_unload
 from jobs.errors import ImportErrorCode, ImportInvalid, ImportRefused
 from jobs.imports import job_header, kind_for
-from jobs.mapping import IGNORE, mapping_problems, mapping_propose
+from jobs.mapping import IGNORE, cell_key, mapping_problems, mapping_propose
 from jobs.models import (
     FINISHED,
     ImportJob,
@@ -27,12 +27,11 @@ from jobs.models import (
     ImportStatus,
     RowAction,
 )
-from jobs.queue import enqueue
+from jobs.queue import enqueue_once
 from jobs.sources import (
     VCARD_SUFFIXES,
     XLSX_SUFFIXES,
     XML_SUFFIXES,
-    cell_text,
     has_own_fields,
     header_of,
     is_call_log,
@@ -152,7 +151,7 @@ def import_job_create(
     )  # fmt: skip
     job.file.save(name, file, save=False)
     try:
-        header = [cell_text(h).strip() for h in header_of(job.file, job.filename)]
+        header = [cell_key(h) for h in header_of(job.file, job.filename)]
         if not any(header):
             raise ImportFileInvalid("The file is empty: its first row must name the columns.")
         job.columns = header
@@ -169,7 +168,7 @@ def import_job_create(
         raise
     job.save()
     if job.status == ImportStatus.PENDING:
-        enqueue(import_run, job_id=str(job.pk))
+        enqueue_once(import_run, lock=f"import-{job.pk}", job_id=str(job.pk))
     activity_record(actor=actor, action="jobs.import.created", obj=job,
                     changes={"kind": kind, "filename": name, "dry_run": dry_run})  # fmt: skip
     return job
@@ -197,7 +196,7 @@ def import_job_map(*, actor: User, job: ImportJob, mapping, save_as: str = "") -
         saved.mapping = {h: t for h, t in job.mapping.items() if t != IGNORE}
         saved.created_by, saved.updated_at = actor, timezone.now()
         saved.save()
-    enqueue(import_run, job_id=str(job.pk))
+    enqueue_once(import_run, lock=f"import-{job.pk}", job_id=str(job.pk))
     activity_record(actor=actor, action="jobs.import.mapped", obj=job,
                     changes={"mapping": job.mapping, "saved_as": save_as})  # fmt: skip
     return job

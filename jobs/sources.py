@@ -12,6 +12,7 @@ The last two need no column mapping: their fields are known.
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -71,7 +72,12 @@ def file_rows(file, filename: str) -> Iterator[tuple[int, list]]:
 def _csv_rows(raw) -> Iterator[tuple[int, list]]:
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
     try:
-        yield from enumerate(csv.reader(text), 1)
+        for number, cells in enumerate(csv.reader(text), 1):
+            if any("\x00" in cell for cell in cells):
+                raise ImportFileInvalid(
+                    f"Row {number} holds a NUL character: the file is not a text CSV file."
+                )
+            yield number, cells
     except UnicodeDecodeError:
         raise ImportFileInvalid(
             "The file is not UTF-8 text. Save it as \u201cCSV UTF-8\u201d (Excel) or as XLSX."
@@ -80,9 +86,27 @@ def _csv_rows(raw) -> Iterator[tuple[int, list]]:
         raise ImportFileInvalid(f"The file is not a readable CSV file: {exc}.") from None
 
 
+# A workbook is a zip: refuse one that would expand far beyond any real spreadsheet of the
+# largest file accepted (a "zip bomb" would take the process's memory).
+XLSX_EXPANDED_MAX = 2 * 1024 * 1024 * 1024
+
+
+def _xlsx_guard(raw) -> None:
+    try:
+        with zipfile.ZipFile(raw) as book:
+            expanded = sum(info.file_size for info in book.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ImportFileInvalid("The file is not a readable XLSX workbook.") from None
+    finally:
+        raw.seek(0)
+    if expanded > XLSX_EXPANDED_MAX:
+        raise ImportFileInvalid("The workbook expands to more than 2 GB; save it as CSV.")
+
+
 def _xlsx_rows(raw) -> Iterator[tuple[int, list]]:
     from openpyxl import load_workbook
 
+    _xlsx_guard(raw)
     try:
         book = load_workbook(raw, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -96,22 +120,29 @@ def _xlsx_rows(raw) -> Iterator[tuple[int, list]]:
 
 
 def _vcard_rows(raw) -> Iterator[tuple[int, list]]:
+    """The header at once (the upload reads only that); the cards as they are parsed."""
     data = raw.read()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")  # old phones' exports
+    if "BEGIN:VCARD" not in text[:4096].upper():
+        raise ImportFileInvalid("The file holds no vCard (no BEGIN:VCARD line).")
+    yield 0, list(VCARD_HEADER)
     try:
-        cards = list(vcards_read(text))
+        cards = vcards_read(text)
+        for number, card in enumerate(cards, 1):
+            yield number, _card_cells(card)
     except VcardsInvalid as exc:
         raise ImportFileInvalid(str(exc)) from None
-    yield 0, list(VCARD_HEADER)
-    for number, card in enumerate(cards, 1):
-        phone, others = phone_and_others(card["phones"])
-        emails = card["emails"]
-        notes = notes_with(card["notes"], numbers=others, emails=emails[1:])
-        yield number, [card["name"], phone, emails[0] if emails else "", card["company"],
-                       card["title"], notes, ", ".join(card["tags"])]  # fmt: skip
+
+
+def _card_cells(card: dict) -> list:
+    phone, others = phone_and_others(card["phones"])
+    emails = card["emails"]
+    notes = notes_with(card["notes"], numbers=others, emails=emails[1:])
+    return [card["name"], phone, emails[0] if emails else "", card["company"],
+            card["title"], notes, ", ".join(card["tags"])]  # fmt: skip
 
 
 def _call_log_rows(raw) -> Iterator[tuple[int, list]]:
@@ -201,6 +232,7 @@ def upload_header(upload) -> list:
             from openpyxl import load_workbook
 
             try:
+                _xlsx_guard(upload)
                 book = load_workbook(upload, read_only=True, data_only=True)
                 first = next(book.worksheets[0].iter_rows(values_only=True), ())
                 book.close()

@@ -1,17 +1,27 @@
 """Background tasks (procrastinate discovers this module in every installed app)."""
 
+import psycopg
 from django.db import DatabaseError
 
 from dnc.services import dnc_expire_due
-from jobs.imports import import_job_run
-from jobs.queue import periodic, retry_on, stalled_jobs_retry, task
+from jobs.imports import import_files_purge, import_job_run
+from jobs.queue import is_last_attempt, periodic, retry_on, stalled_jobs_retry, task
 
 
-@task(name="imports.run", queue="imports", retry=retry_on(DatabaseError))
-def import_run(job_id: str) -> str | None:
+@task(name="imports.run", queue="imports", retry=retry_on(DatabaseError, psycopg.Error),
+      pass_context=True)  # fmt: skip
+def import_run(context, job_id: str) -> str | None:
     """An uploaded file, imported (jobs/imports.py). Safe to run again: it goes on from the
-    last batch it committed."""
-    return import_job_run(job_id)
+    last batch it committed; on its last attempt a database error fails the job."""
+    return import_job_run(job_id, last_attempt=is_last_attempt(context))
+
+
+@periodic(cron="17 3 * * *")
+@task(name="imports.purge_files", queue="upkeep")
+def imports_purge_files(timestamp: int) -> int:
+    """Every night: uploaded files of jobs finished more than 7 days ago are deleted (the job,
+    its counts and its errors stay; undo never needed the file)."""
+    return import_files_purge()
 
 
 @periodic(cron="* * * * *")

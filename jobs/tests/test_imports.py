@@ -4,6 +4,7 @@ skip_invalid, dry run, cancel, resume after a dead worker, undo."""
 
 import csv
 import io
+import os
 from datetime import timedelta
 
 import pytest
@@ -420,3 +421,81 @@ def test_call_rows_are_checked_by_the_upload_rules(manager_client):
         ("2", "invalid_direction")
     ]
     assert ImportRowError.objects.count() == 1
+
+
+# --- found in review ------------------------------------------------------------------------
+
+
+def test_a_header_with_spaces_around_its_names_maps(manager_client):
+    content = _csv([" Full Name ", "Mobile  "], ["Ada", "+12025550143"])
+    job = _queued_or_waiting(manager_client, content)
+    assert job["mapping"] == {"Full Name": "name", "Mobile": "phone"}
+    manager_client.post(
+        f"{IMPORTS}/{job['id']}/mapping", {"mapping": job["mapping"]}, format="json"
+    )
+    done = _run(manager_client, job)
+    assert (done["status"], done["created"]) == ("succeeded", 1), done["error"]
+
+
+def test_a_nul_character_is_a_clear_refusal(manager_client):
+    error = assert_error(_upload(manager_client, b"name,ph\x00one\r\nAda,1\r\n"), 400)
+    assert "NUL" in error["details"]["file"][0]
+    assert not ImportJob.objects.exists()
+
+
+def test_an_unreadable_vcard_fails_its_job_with_a_reason(manager_client):
+    card = (
+        b"BEGIN:VCARD\r\nVERSION:2.1\r\n"
+        b"FN;CHARSET=bogus;ENCODING=QUOTED-PRINTABLE:A=C3=A7\r\nEND:VCARD\r\n"
+    )
+    job = _queued(manager_client, card, name="bad.vcf")
+    done = _run(manager_client, job)
+    assert done["status"] == "failed" and "cannot be read" in done["error"]
+
+
+def test_undo_takes_a_replaced_contact_off_the_list_too(manager_client, manager, agent):
+    younger = make_contact(actor=agent, name="Younger", phone="+12025550102")
+    team = list_create(actor=manager, name="Campaign")
+    content = _csv(
+        ["name", "phone", "created_at"], ["Older", "+12025550102", "2001-01-01T00:00:00Z"]
+    )
+    done = _run(manager_client, _queued(manager_client, content, list=str(team.pk)))
+    assert done["replaced"] == 1
+    undone = manager_client.post(f"{IMPORTS}/{done['id']}/undo").json()["undo"]
+    assert (undone["restored"], undone["removed_from_list"], undone["left"]) == (1, 1, 0)
+    younger.refresh_from_db()
+    assert (younger.name, younger.lists) == ("Younger", [])
+
+
+def test_a_job_that_failed_half_way_can_be_undone(manager_client):
+    done = _run(manager_client, _queued(manager_client, CONTACTS))
+    ImportJob.objects.filter(pk=done["id"]).update(status="failed", error="the database went away")
+    undone = manager_client.post(f"{IMPORTS}/{done['id']}/undo").json()
+    assert undone["undo"]["deleted"] == 3
+
+
+def test_a_dry_run_counts_a_number_repeated_across_batches_as_existing(manager_client, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_ROWS", 1)
+    content = _csv(["name", "phone"], ["Ada", "+12025550101"], ["Ada again", "+1 202 555 0101"])
+    done = _run(manager_client, _queued(manager_client, content, dry_run="true"))
+    assert (done["created"], done["existing"]) == (1, 1)  # as the real import will count them
+
+
+def test_a_worker_that_lost_its_job_to_another_stops_quietly(manager_client):
+    job = _queued(manager_client, CONTACTS)
+    claimed = import_job_claim(job["id"])
+    ImportJob.objects.filter(pk=job["id"]).update(checkpoint_row=99)  # another worker went on
+    assert import_job_work(claimed) == "running"
+    assert not Contact.objects.exists()
+
+
+def test_uploaded_files_are_deleted_a_week_after_their_job(manager_client):
+    done = _run(manager_client, _queued(manager_client, CONTACTS))
+    job = ImportJob.objects.get(pk=done["id"])
+    path = job.file.path
+    assert imports.import_files_purge() == 0  # not yet
+    ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=8))
+    assert imports.import_files_purge() == 1
+    job.refresh_from_db()
+    assert not job.file and not os.path.exists(path)
+    assert manager_client.get(f"{IMPORTS}/{job.pk}").json()["created"] == 3  # the job stays
