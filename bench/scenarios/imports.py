@@ -359,6 +359,10 @@ def admin_import(session: AdminSession, path: Path) -> tuple[float, float]:
         files={"import_file": (path.name, content, "text/csv")},
     )
     preview_took = time.perf_counter() - started
+    if preview.status_code == 302 and "/jobs/" in preview.headers.get("location", ""):
+        raise RuntimeError(
+            "the admin handed the file to an import job (more than ADMIN_IMPORT_JOB_ROWS rows)"
+        )
     confirm = [f for f in _forms(preview.text) if "process_import" in f["action"]]
     if preview.status_code != 200 or not confirm:
         raise RuntimeError(f"admin import preview: {preview.status_code}, no confirm form")
