@@ -32,7 +32,7 @@ from contacts.rules import Decision, older_wins
 from contacts.selectors import contact_to_dict
 from contacts.text import details_search_key, search_key
 from crm.db.store import copy_records
-from crm.phones import InvalidPhone, phone_normalize
+from crm.phones import InvalidPhone, phone_normalize, phone_normalize_many
 from crm.text import text_is_storable
 from crm.timestamps import timestamp_aware, timestamp_not_future
 from ledger.activity import ActivityEntry, activity_record, activity_record_bulk
@@ -155,6 +155,13 @@ class ContactOutcome:
         if self._record is not None:
             return self._record.record.id
         return self.contact.pk
+
+    @property
+    def version(self) -> int:
+        """The contact's version after the write, without building the contact."""
+        if self._record is not None:
+            return self._record.record.version
+        return self.contact.version
 
     @property
     def phone_normalized(self) -> str:
@@ -362,6 +369,17 @@ def _definitions_for(items: list[ContactInput]) -> Definitions:
 # --- create (single or many): the older record wins ---------------------------------------
 
 
+def _numbers_of(items: list[ContactInput], known: Mapping[str, str] | None) -> dict[str, str]:
+    """phone as written -> E.164 for the valid numbers of a batch, read together
+    (crm.phones.phone_normalize_many: the same answers, quicker for "+" numbers); the invalid
+    ones are read again one by one, for their reasons."""
+    phones = [i.phone for i in items if isinstance(i.phone, str) and i.phone not in (known or {})]
+    numbers = {
+        p: e164 for p, (e164, _) in zip(phones, phone_normalize_many(phones), strict=True) if e164
+    }
+    return {**numbers, **(known or {})}
+
+
 def contacts_validate(items: list[ContactInput]) -> dict[int, dict[str, list[str]]]:
     """The checks contacts_upsert starts with, and nothing else: names, numbers and times, by
     index. No database access, no locks; an empty answer means contacts_upsert will accept
@@ -370,9 +388,10 @@ def contacts_validate(items: list[ContactInput]) -> dict[int, dict[str, list[str
     (Custom fields are checked against the active definitions: one query, if any are named.)"""
     now = timezone.now()
     definitions = _definitions_for(items)
+    numbers = _numbers_of(items, None)
     errors = {}
     for index, item in enumerate(items):
-        item_errors = _validate(item, now, definitions=definitions)[1]
+        item_errors = _validate(item, now, numbers, definitions)[1]
         if item_errors:
             errors[index] = item_errors
     return errors
@@ -403,6 +422,7 @@ def contacts_upsert(
     cleaned: list[_Clean] = []
     errors: dict[int, dict[str, list[str]]] = {}
     definitions = _definitions_for(items)
+    numbers = _numbers_of(items, numbers)
     for index, item in enumerate(items):
         clean, item_errors = _validate(item, now, numbers, definitions)
         if item_errors:

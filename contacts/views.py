@@ -23,6 +23,7 @@ from contacts.permissions import ContactObjectPermission
 from contacts.selectors import (
     EXPORT_HEADER,
     contact_export_cells,
+    contact_export_csv,
     contact_export_rows,
     contact_list,
     contact_row_to_dict,
@@ -63,6 +64,7 @@ from crm.http.exports import (
     XLSX_TYPE,
     ExportNegotiationMixin,
     ExportQuerySerializer,
+    copy_csv_response,
     export_response,
     vcards_response,
 )
@@ -155,6 +157,9 @@ class ContactViewSet(
         query = ContactExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         contacts = self.filter_queryset(self.get_queryset())
+        if query.validated_data["format"] == "csv":  # written by PostgreSQL (exports.py)
+            return copy_csv_response(filename="contacts", header=EXPORT_HEADER,
+                                     queryset=contact_export_csv(contacts))  # fmt: skip
         if query.validated_data["format"] == "vcf":
             return vcards_response(filename="contacts", cards=contacts_vcards(
                 contact_export_rows(contacts)))  # fmt: skip

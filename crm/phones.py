@@ -113,10 +113,13 @@ def phone_digits(text: str) -> str:
 # than writing the row costs. phone_normalize_many reads an E.164-shaped number with the very
 # same metadata, its patterns compiled once per country code and length into one expression,
 # and takes every other input (any other shape, a national prefix to strip, an invalid
-# number: everything with a reason to give) through phone_normalize. Same answers: the test
-# compares the two on a million numbers of every country code.
+# number: everything with a reason to give) through phone_normalize. A "+" number written
+# with spaces, dashes, dots or brackets is read as its digits, as phonenumbers reads it.
+# Same answers: the test compares the two on 60,000 numbers of every country code, half of
+# them written with separators.
 
-_E164_SHAPE = re.compile(r"\+[1-9]\d{5,16}")
+_E164_SHAPE = re.compile(r"\+[1-9][0-9]{5,16}")
+_SEPARATORS = str.maketrans("", "", " -.()")  # "+1 (202) 555-0143" is +12025550143
 _TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
           "voicemail", "fixed_line", "mobile")  # fmt: skip
 
@@ -216,9 +219,11 @@ def phone_normalize_many(raws: Iterable[str]) -> list[tuple[str, str]]:
     region = settings.PHONE_DEFAULT_REGION
     for raw in raws:
         text = raw.strip() if isinstance(raw, str) else ""
-        if text and text[0] == "+" and _E164_SHAPE.fullmatch(text) and _valid_e164(text):
-            answers.append((text, ""))
-            continue
+        if text and text[0] == "+":
+            compact = text if _E164_SHAPE.fullmatch(text) else text.translate(_SEPARATORS)
+            if _E164_SHAPE.fullmatch(compact) and _valid_e164(compact):
+                answers.append((compact, ""))
+                continue
         try:
             answers.append((phone_normalize(raw, region=region), ""))
         except InvalidPhone as exc:

@@ -249,17 +249,21 @@ class ContactsKind(_Kind):
                 action = (
                     RowAction.CREATED if outcome.result == Result.CREATED else RowAction.REPLACED
                 )
-                seen.setdefault(pk, (action, previous))  # its first outcome in the batch
+                seen.setdefault(pk, (action, previous, outcome.version))  # its first outcome
             else:
                 seen.setdefault(pk, None)
         if self.contact_list is not None:
             listed = members_add(
                 actor=self.job.created_by, contact_list=self.contact_list, contact_ids=list(seen)
             )
+        # Their versions: the write's own, unless listing them took a newer one (read then).
+        listing = self.contact_list is not None
         written.touched = [
-            *((pk, done[0], None, done[1]) for pk, done in seen.items() if done is not None),
+            *((pk, action, None if listing else version, previous)
+              for pk, done in seen.items() if done is not None
+              for action, previous, version in (done,)),
             *((pk, RowAction.LISTED, None, None) for pk in listed),
-        ]
+        ]  # fmt: skip
         return written
         if self.contact_list is not None:
             added = members_add(

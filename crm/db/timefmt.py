@@ -31,3 +31,12 @@ def iso_text(text: str | None) -> str | None:
     if text is not None and text.endswith(".000000Z"):
         return text[:-8] + "Z"
     return text
+
+
+class IsoUtcText(IsoUtc):
+    """IsoUtc written exactly as iso_utc() writes it (no fraction when it is zero), for text
+    PostgreSQL writes out itself (a COPY'd export)."""
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = super().as_sql(compiler, connection, **extra)
+        return f"regexp_replace({sql}, '\\.000000Z$', 'Z')", params

@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
+from django.db import connection
+from django.db.models import Func, TextField
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from rest_framework import serializers
@@ -23,7 +25,7 @@ CHUNK_ROWS = 2000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"\+[\d ().-]*\d[\d ().-]*")
+_PLAIN_NUMBER = re.compile(r"\+[0-9 ().-]*[0-9][0-9 ().-]*")
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -117,4 +119,60 @@ def vcards_response(*, filename: str, cards: Iterable[str]) -> StreamingHttpResp
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(cards, content_type="text/vcard; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.vcf"'
+    return response
+
+
+# --- files PostgreSQL writes ----------------------------------------------------------------
+# A CSV export of a million rows spent most of its time in Python (a cell at a time through
+# csv and cell_safe, timestamps parsed and formatted again). A CSV export can instead be one
+# COPY (query) TO STDOUT: the query names each cell as an expression, CellSafe being
+# cell_safe's rule in SQL (a test holds the two to the same answers), and the rows stream
+# from PostgreSQL as they are produced (no cursor WITH HOLD materialising the result first).
+
+_FORMULA_SQL = r"^[=+@\t\r-]"
+_PLAIN_NUMBER_SQL = r"^\+[0-9 ().-]*[0-9][0-9 ().-]*$"
+
+
+class CellSafe(Func):
+    """cell_safe(text) in SQL: a leading apostrophe on text a spreadsheet would read as a
+    formula (starting with = + - @ tab or CR), unless it is a plain "+digits" number."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(CASE WHEN {sql} ~ %s AND {sql} !~ %s THEN %s || {sql} ELSE {sql} END)",
+            [*params, _FORMULA_SQL, *params, _PLAIN_NUMBER_SQL, "'", *params, *params],
+        )
+
+
+COPY_CHUNK_BYTES = 256 * 1024
+
+
+def copy_csv_response(*, filename: str, header: Sequence[str], queryset) -> StreamingHttpResponse:
+    """``queryset`` (its selected columns, one per cell, in ``header`` order) as a CSV file
+    written by PostgreSQL: UTF-8 with a BOM, streamed in chunks as COPY produces them."""
+    sql, params = queryset.query.sql_with_params()
+    writer = csv.writer(_Echo())
+
+    def chunks():
+        yield ("\ufeff" + writer.writerow(header)).encode()
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy,
+        ):
+            pending, size = [], 0
+            for block in copy:
+                pending.append(bytes(block))
+                size += len(block)
+                if size >= COPY_CHUNK_BYTES:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+            if pending:
+                yield b"".join(pending)
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     return response

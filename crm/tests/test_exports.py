@@ -58,3 +58,58 @@ def test_exports_are_for_managers_and_admins(agent_client, viewer_client, admin_
     assert_error(viewer_client.get(path), 403)
     assert admin_client.get(path).status_code == 200
     assert_error(admin_client.get(path, {"format": "pdf"}), 400, "validation_error")
+
+
+TRICKY = [
+    "=1+2", "+12025550143", "+1 (202) 555-0143", "+1+cmd", "-202-555-0101", "-", "@SUM(A1)",
+    "\tx", "\rx", "plain", "", "Zoë", "+٣٣", "'quoted", '"dq"', "a,b", "line\nbreak", "+",
+    "+ 1", "=", "x=1", " =1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_the_sql_cell_rule_is_cell_safe(text):
+    from django.db import connection
+    from django.db.models import Value
+
+    from contacts.models import Contact
+    from crm.http.exports import CellSafe, cell_safe
+
+    with connection.cursor() as cursor:
+        compiler = Contact.objects.all().query.get_compiler("default")
+        sql, params = CellSafe(Value(text)).as_sql(compiler, connection)
+        cursor.execute(f"SELECT {sql}", params)
+        (got,) = cursor.fetchone()
+    assert got == cell_safe(text)
+
+
+def test_the_csv_written_by_postgresql_has_the_cells_python_writes(manager_client, agent, manager):
+    import json
+
+    from contacts.custom_fields import custom_field_create
+    from contacts.lists import list_create, list_members_add
+    from contacts.selectors import EXPORT_HEADER, contact_export_cells, contact_export_rows
+    from contacts.selectors import contact_list as contacts_all
+
+    custom_field_create(actor=manager, key="budget", label="Budget", type="number")
+    odd = make_contact(actor=agent, name='=cmd|"/C calc"!A0, "quoted"', phone="-202-200-0002")
+    contact_update(actor=agent, contact=odd, tags=["VIP", "a,b"], notes="@x\r\ny",
+                   custom_fields={"budget": 1200}, email="z@example.com")  # fmt: skip
+    plain = make_contact(actor=agent, name="Zoë Ümlaut", phone="+1 202 200 0003")
+    for name in ("Zulu", "alpha", "Émile"):
+        list_members_add(actor=manager, contact_list=list_create(actor=manager, name=name),
+                         contact_ids=[odd.pk, plain.pk])  # fmt: skip
+    rows = _csv(manager_client.get("/api/v1/contacts/export", {"format": "csv"}))
+    cells = contact_export_cells()
+    from crm.http.exports import _csv_cell
+
+    want = [
+        dict(zip(EXPORT_HEADER, [str(_csv_cell(v)) for v in cells(row)], strict=True))
+        for row in contact_export_rows(contacts_all())
+    ]
+    for got, wanted in zip(rows, want, strict=True):
+        assert json.loads(got.pop("custom_fields") or "{}") == json.loads(
+            wanted.pop("custom_fields") or "{}"
+        )
+        assert got == wanted
+    assert rows[0]["lists"] == "Zulu, alpha, Émile"  # code-point order, as sorted() gives

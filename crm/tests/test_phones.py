@@ -118,8 +118,21 @@ def _numbers_of_every_country(count: int, seed: int) -> list[str]:
     return numbers
 
 
+def _written_by_people(numbers: list[str], seed: int) -> list[str]:
+    """The same numbers with the separators people type: spaces, dashes, dots, brackets."""
+    rng = random.Random(seed)
+    written = []
+    for number in numbers:
+        digits = list(number)
+        for _ in range(rng.randrange(1, 4)):
+            digits.insert(rng.randrange(1, len(digits) + 1), rng.choice([" ", "-", ".", "(", ")"]))
+        written.append("".join(digits))
+    return written
+
+
 def test_many_numbers_get_the_answers_phone_normalize_gives():
-    numbers = _numbers_of_every_country(60_000, seed=2026)
+    numbers = _numbers_of_every_country(40_000, seed=2026)
+    numbers += _written_by_people(numbers[:20_000], seed=7)
     answers = phone_normalize_many(numbers)
     expected = [_answer(raw) for raw in numbers]
     assert sum(1 for number, _ in expected if number) > 10_000  # valid ones are well covered
