@@ -65,12 +65,26 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs):
         # The role is the one source of truth; Django's flags follow it so that the admin site
         # and the API never disagree about who is an administrator.
+        from accounts.roles import back_office_member
+
         self.email = self.email.lower()
-        self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        self.is_superuser = self.role == Role.ADMIN
+        self.is_staff = back_office_member(self.role)  # accounts/roles.py
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "role" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_staff", "is_superuser"}
         super().save(*args, **kwargs)
+
+    def has_perm(self, perm, obj=None) -> bool:
+        """The back office's permissions follow the role (accounts/roles.py)."""
+        from accounts.roles import role_may
+
+        return self.is_active and role_may(self.role, perm)
+
+    def has_module_perms(self, app_label) -> bool:
+        from accounts.roles import role_may_use_app
+
+        return self.is_active and role_may_use_app(self.role, app_label)
 
     @property
     def is_admin(self) -> bool:

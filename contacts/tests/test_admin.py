@@ -394,8 +394,8 @@ def test_it_offers_an_import_template(site):
     assert len(rows) == 2
 
 
-def test_non_admins_cannot_reach_the_admin(client, manager):
-    client.force_login(manager)
+def test_agents_cannot_reach_the_admin(client, agent):
+    client.force_login(agent)
     response = client.get(CHANGELIST)
     assert response.status_code == HTTPStatus.FOUND
     assert reverse("admin:login") in response["Location"]
