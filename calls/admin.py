@@ -5,6 +5,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -19,7 +20,9 @@ from calls.selectors import (
     call_export_rows,
     calls_to_blocked_numbers,
 )
+from contacts.text import search_key
 from crm.http.admin import ReadOnlyAdmin, StreamedExportMixin
+from crm.phones import phone_digits
 
 
 @admin.register(CallLog)
@@ -44,10 +47,23 @@ class CallLogAdmin(StreamedExportMixin, ExportMixin, ReadOnlyAdmin):
     list_select_related = ("user", "contact")
     list_filter = ("direction", "user")
     date_hierarchy = "started_at"
-    search_fields = ("phone", "phone_normalized", "contact__name")
+    search_fields = ("phone", "contact__name")
+    search_help_text = (
+        "The caller's name (accents and case do not matter) or a number in any format."
+    )
     list_per_page = 100
     # Counting the whole table on every page costs more than it tells on a large log.
     show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        """The contact's folded name (as the API's search folds it) or the number's digits."""
+        key, digits = search_key(search_term), phone_digits(search_term)
+        if not key:
+            return queryset, False
+        condition = Q(contact__name_search__contains=key) | Q(phone__icontains=search_term.strip())
+        if len(digits) >= 3:
+            condition |= Q(phone_normalized__contains=digits)
+        return queryset.filter(condition), False
 
     def get_urls(self):
         report = self.admin_site.admin_view(self.dnc_report_view)

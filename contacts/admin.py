@@ -36,6 +36,7 @@ from contacts.selectors import (
     EXPORT_HEADER,
     contact_export_cells,
     contact_export_rows,
+    contact_search,
     contact_stats_by_tag,
     list_counts,
     list_list,
@@ -50,12 +51,13 @@ from contacts.services import (
     contact_clean_tags,
     contact_create,
     contact_delete,
+    contact_restore,
     contact_update,
     tags_key,
 )
 from crm.http.admin import ReadOnlyAdmin, StreamedExportMixin
 from crm.memory import gc_paused
-from crm.phones import InvalidPhone, phone_digits, phone_normalize
+from crm.phones import InvalidPhone, phone_normalize
 from ledger.selectors import activity_for_object
 
 RECENT_CALLS = 20
@@ -236,6 +238,11 @@ class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
     export_header = EXPORT_HEADER
     import_template_name = "admin/contacts/contact/import.html"
     import_export_change_list_template = "admin/contacts/contact/change_list_import_export.html"
+    change_form_template = "admin/contacts/contact/change_form.html"
+    delete_confirmation_template = "admin/contacts/contact/delete_confirmation.html"
+    delete_selected_confirmation_template = (
+        "admin/contacts/contact/delete_selected_confirmation.html"
+    )
     # Imports are recorded in the activity log by contacts_upsert (one row per contact);
     # a second copy in Django's LogEntry table would only double the write.
     skip_admin_log = True
@@ -259,7 +266,8 @@ class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
     actions = ["add_tags", "remove_tags", "add_to_list", "remove_from_list", "set_owner"]
     search_fields = ("name", "phone", "phone_normalized", "email", "company")
     search_help_text = (
-        "Name, email or company, or a phone number in any format (its digits are matched)."
+        "Name, email or company (accents and case do not matter), or a phone number in any "
+        "format (its digits are matched)."
     )
     autocomplete_fields = ("created_by",)
     list_per_page = 100
@@ -353,13 +361,12 @@ class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
         return obj.deleted_at is not None
 
     def get_search_results(self, request, queryset, search_term):
-        """Django's substring search, plus the digits of a number typed in any format
-        ("(202) 555-0101" finds +12025550101)."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        digits = phone_digits(search_term)
-        if len(digits) >= 3:
-            results = results | queryset.filter(phone_normalized__contains=digits)
-        return results, may_have_duplicates
+        """The API's search (contacts.selectors.contact_search): name, email and company
+        without regard to accents or case ("goncalves" finds "Gonçalves"), and the digits of
+        a number typed in any format ("(202) 555-0101" finds +12025550101)."""
+        if not search_term.strip():
+            return queryset, False
+        return contact_search(queryset, search_term), False
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -562,12 +569,37 @@ class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
     def get_urls(self):
         return [
             path(
+                "<uuid:pk>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name="contacts_contact_restore",
+            ),
+            path(
                 "import-template/",
                 self.admin_site.admin_view(self.import_template_view),
                 name="contacts_contact_import_template",
             ),
             *super().get_urls(),
         ]
+
+    def restore_view(self, request, pk):
+        """POST: a deleted contact back in the book (contacts.services.contact_restore)."""
+        contact = Contact.objects.filter(pk=pk).first()
+        if contact is None or request.method != "POST":
+            raise PermissionDenied
+        if not super().has_change_permission(request):
+            raise PermissionDenied
+        try:
+            contact_restore(actor=request.user, contact=contact)
+        except DuplicatePhone as exc:
+            self.message_user(
+                request,
+                f"{contact.name} cannot be restored: {exc.existing.name} holds this number "
+                f"({exc.existing.phone_normalized}) now. Delete or renumber that contact first.",
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, f"{contact.name} is restored.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:contacts_contact_change", args=[pk]))
 
     def import_template_view(self, request):
         if not self.has_import_permission(request):

@@ -761,3 +761,32 @@ def contact_delete(*, actor, contact: Contact, base_version: int | None = None) 
         changes={"name": [current.name, None], "phone": [current.phone_normalized, None]},
     )
     return ContactOutcome(result=Result.DELETED, contact=current)
+
+
+@transaction.atomic
+def contact_restore(*, actor, contact: Contact) -> ContactOutcome:
+    """A deleted contact back in the book, with a new version (phones that dropped it get it
+    again) and its number's calls linked again. Unless another live contact holds its number
+    now: one number, one contact, so DuplicatePhone names that one. Restoring a live contact
+    changes nothing."""
+    version = version_next(CONTACTS)
+    current = Contact.objects.select_for_update().select_related("created_by").get(pk=contact.pk)
+    if current.deleted_at is None:
+        return ContactOutcome(result=Result.UPDATED, contact=current)
+    holder = (
+        Contact.live.select_related("created_by")
+        .filter(phone_normalized=current.phone_normalized)
+        .first()
+    )
+    if holder is not None:
+        raise DuplicatePhone(holder, contact_to_dict(holder))
+    current.deleted_at = None
+    current.field_versions = {}  # every field is news to a phone that dropped it
+    current.updated_at = timezone.now()
+    current.version = version
+    current.save(update_fields=["deleted_at", "field_versions", "updated_at", "version"])
+    numbers_live(numbers=[current.phone_normalized])
+    activity_record(actor=actor, action="contacts.contact.restored", obj=current,
+                    changes={"name": [None, current.name],
+                             "phone": [None, current.phone_normalized]})  # fmt: skip
+    return ContactOutcome(result=Result.UPDATED, contact=current)

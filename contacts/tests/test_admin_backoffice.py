@@ -1,0 +1,68 @@
+"""The back office as a manager uses it: folded search, restoring a deleted contact."""
+
+import pytest
+from django.urls import reverse
+
+from calls.tests.factories import make_call
+from contacts.models import Contact
+from contacts.services import contact_delete
+from contacts.tests.factories import make_contact
+
+pytestmark = pytest.mark.django_db
+
+CONTACTS = reverse("admin:contacts_contact_changelist")
+CALLS = reverse("admin:calls_calllog_changelist")
+
+
+@pytest.fixture
+def site(client, manager):
+    client.force_login(manager)  # a manager, not an admin
+    return client
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [("goncalves", "João Gonçalves"), ("NUNEZ", "Ana Núñez"), ("muller", "Jürgen Müller"),
+     ("(202) 555-0143", "Ada Lovelace")],
+)  # fmt: skip
+def test_contact_and_call_search_ignore_accents_and_case(site, agent, typed, name):
+    phones = {"João Gonçalves": "+351912345678", "Ana Núñez": "+525512345678",
+              "Jürgen Müller": "+4915123456789", "Ada Lovelace": "+12025550143"}  # fmt: skip
+    for who, phone in phones.items():
+        make_call(user=agent, phone=make_contact(actor=agent, name=who, phone=phone).phone)
+    page = site.get(CONTACTS, {"q": typed}).content.decode()
+    assert name in page
+    assert sum(other in page for other in phones if other != name) == 0
+    calls = site.get(CALLS, {"q": typed}).content.decode()
+    assert name in calls
+
+
+def test_a_deleted_contact_is_restored_through_the_service(site, agent, manager):
+    gone = make_contact(actor=agent, name="Gone", phone="+12025550143")
+    contact_delete(actor=agent, contact=gone)
+    gone.refresh_from_db()
+    deleted_version = gone.version
+    page = site.get(reverse("admin:contacts_contact_change", args=[gone.pk])).content.decode()
+    assert "Restore this contact" in page
+    response = site.post(reverse("admin:contacts_contact_restore", args=[gone.pk]), follow=True)
+    assert "restored" in response.content.decode()
+    gone.refresh_from_db()
+    assert gone.deleted_at is None and gone.version > deleted_version  # phones get it back
+
+
+def test_a_contact_whose_number_was_taken_since_is_not_restored(site, agent):
+    gone = make_contact(actor=agent, name="Gone", phone="+12025550143")
+    contact_delete(actor=agent, contact=gone)
+    make_contact(actor=agent, name="New holder", phone="+1 202 555 0143")
+    response = site.post(reverse("admin:contacts_contact_restore", args=[gone.pk]), follow=True)
+    assert (
+        "New holder" in response.content.decode()
+        and "holds this number" in response.content.decode()
+    )
+    assert Contact.objects.get(pk=gone.pk).deleted_at is not None
+
+
+def test_the_delete_page_says_the_delete_is_soft(site, agent):
+    contact = make_contact(actor=agent, name="Soon gone")
+    page = site.get(reverse("admin:contacts_contact_delete", args=[contact.pk])).content.decode()
+    assert "its calls are kept" in page and "can be restored" in page
