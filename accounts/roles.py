@@ -22,6 +22,7 @@ BACK_OFFICE: dict[str, dict[str, frozenset[str]]] = {
         "contacts.listmembership": ALL,
         "contacts.bulkoperation": READ,
         "calls.calllog": READ,
+        "calls.ownnumber": ALL,
         "dnc.dnclist": ALL,
         "dnc.dncentry": ALL,
         "jobs.importjob": frozenset({"view", "add"}),

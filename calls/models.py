@@ -66,7 +66,29 @@ class CallLog(models.Model):
             models.Index(fields=["-started_at", "-id"], name="call_started_idx"),
             models.Index(fields=["version", "id"], name="call_feed_idx"),
             models.Index(fields=["phone_normalized", "-started_at"], name="call_phone_idx"),
+            # The unknown-caller inbox: calls of numbers in no contact.
+            models.Index(
+                fields=["phone_normalized", "-started_at"],
+                condition=Q(contact__isnull=True) & ~Q(phone_normalized=""),
+                name="call_unknown_idx",
+            ),
         ]
 
     def __str__(self):
         return f"{self.direction} {self.phone or 'unknown'} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class OwnNumber(models.Model):
+    """A number of the team itself (the office line, a colleague's phone): its calls are no
+    unknown callers."""
+
+    phone = models.CharField(max_length=64, help_text="As entered.")
+    phone_normalized = models.CharField(max_length=20, unique=True, editable=False)
+    label = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["label", "phone_normalized"]
+        verbose_name = "own number"
+
+    def __str__(self):
+        return f"{self.label} ({self.phone_normalized})" if self.label else self.phone_normalized

@@ -1,10 +1,11 @@
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet
 
-from calls.models import CallLog
+from calls.models import CallLog, OwnNumber
 from crm.timestamps import iso_utc
 from dnc.models import DncEntry, DncList
-from dnc.selectors import dnc_blocked_at
+from dnc.selectors import dnc_blocked, dnc_blocked_at
 
 # A call's representation: every column but the server's own receipt time.
 CALL_FIELDS = tuple(f.attname for f in CallLog._meta.concrete_fields if f.attname != "created_at")
@@ -111,3 +112,29 @@ def call_export_rows(queryset: QuerySet[CallLog]):
 
 def call_export_cells(row: tuple) -> list:
     return [str(row[0]), *row[1:7], str(row[7]) if row[7] else "", *row[8:]]
+
+
+# --- the unknown-caller inbox ---------------------------------------------------------------
+
+
+def unknown_callers(*, now, limit: int = 200) -> list[dict]:
+    """Numbers that called or were called and are in no contact, not on a do-not-call list
+    now and not the team's own, the latest first: {"phone_normalized", "phone" (as last
+    written), "calls", "last_call_at", "missed", "users"} (one query)."""
+    calls = (
+        CallLog.objects.filter(contact__isnull=True)
+        .exclude(phone_normalized="")
+        .exclude(phone_normalized__in=OwnNumber.objects.values("phone_normalized"))
+        .exclude(dnc_blocked(OuterRef("phone_normalized"), now=now))
+    )
+    return list(
+        calls.values("phone_normalized")
+        .annotate(
+            calls=Count("id"),
+            last_call_at=Max("started_at"),
+            missed=Count("id", filter=Q(direction="missed")),
+            users=ArrayAgg("user__email", distinct=True, ordering="user__email"),
+            phone=Max("phone"),
+        )
+        .order_by("-last_call_at")[:limit]
+    )

@@ -66,3 +66,42 @@ def test_the_delete_page_says_the_delete_is_soft(site, agent):
     contact = make_contact(actor=agent, name="Soon gone")
     page = site.get(reverse("admin:contacts_contact_delete", args=[contact.pk])).content.decode()
     assert "its calls are kept" in page and "can be restored" in page
+
+
+def test_the_unknown_caller_inbox_and_its_create_contact(site, agent, other_agent, manager):
+    from calls.models import CallLog, OwnNumber
+    from dnc.services import DncEntryInput, dnc_entries_add, dnc_list_create
+
+    make_contact(actor=agent, name="Known", phone="+12025550100")
+    for user, phone in (
+        (agent, "+12025550177"),
+        (other_agent, "(202) 555-0177"),
+        (agent, "+12025550100"),
+        (agent, "+12025550188"),
+        (agent, "+12025550199"),
+    ):
+        make_call(user=user, phone=phone)  # fmt: skip
+    OwnNumber.objects.create(phone="+12025550188", phone_normalized="+12025550188", label="Desk")
+    dnc = dnc_list_create(actor=manager, name="Company", type="company")
+    dnc_entries_add(actor=manager, items=[DncEntryInput(list=dnc.pk, phone="+12025550199")])
+    url = reverse("admin:calls_calllog_unknown_callers")
+    assert url in site.get(CALLS).content.decode()  # linked from the calls list
+    page = site.get(url)
+    callers = page.context["callers"]
+    assert [(c["phone_normalized"], c["calls"]) for c in callers] == [("+12025550177", 2)]
+    assert callers[0]["users"] == sorted([agent.email, other_agent.email])
+    response = site.post(url, {"phone": "+12025550177", "name": "New Lead"}, follow=True)
+    assert "2 call(s) now show under it" in response.content.decode()
+    lead = Contact.live.get(name="New Lead")
+    assert CallLog.objects.filter(contact=lead).count() == 2
+    assert site.get(url).context["callers"] == []
+
+
+def test_own_numbers_are_kept_normalised(site):
+    from calls.models import OwnNumber
+
+    add = reverse("admin:calls_ownnumber_add")
+    site.post(add, {"phone": "(202) 555-0188", "label": "Desk"})
+    assert OwnNumber.objects.get().phone_normalized == "+12025550188"
+    again = site.post(add, {"phone": "+1 202 555 0188", "label": "Twice"})
+    assert "listed already" in again.content.decode()
