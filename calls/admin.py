@@ -47,7 +47,7 @@ class CallLogAdmin(StreamedExportMixin, ExportMixin, ReadOnlyAdmin):
         "phone",
         "contact",
         "user",
-        "duration_seconds",
+        "duration",
         "device_id",
     )
     list_select_related = ("user", "contact")
@@ -60,6 +60,10 @@ class CallLogAdmin(StreamedExportMixin, ExportMixin, ReadOnlyAdmin):
     list_per_page = 100
     # Counting the whole table on every page costs more than it tells on a large log.
     show_full_result_count = False
+
+    @admin.display(description="duration", ordering="duration_seconds")
+    def duration(self, call: CallLog) -> str:
+        return duration_text(call.duration_seconds)
 
     def get_search_results(self, request, queryset, search_term):
         """The contact's folded name (as the API's search folds it) or the number's digits."""
@@ -159,3 +163,14 @@ class OwnNumberAdmin(admin.ModelAdmin):
     form = OwnNumberForm
     list_display = ("phone_normalized", "label")
     search_fields = ("phone_normalized", "label")
+
+
+def duration_text(seconds: int) -> str:
+    """1386 -> "23 min 6 s"; 7322 -> "2 h 2 min"; 0 -> "0 s"."""
+    hours, rest = divmod(int(seconds or 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"

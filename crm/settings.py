@@ -145,7 +145,9 @@ CACHES = {
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The back office shows times in this zone (e.g. "Europe/Madrid"); the API always answers in
+# UTC, and the database keeps UTC.
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 

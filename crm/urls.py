@@ -33,3 +33,4 @@ handler500 = "crm.http.errors.handler500"
 
 admin.site.site_header = "Contacts CRM back-office"
 admin.site.site_title = "Contacts CRM"
+admin.site.site_url = None  # the back office is the site: no "View site" link to a bare page

@@ -67,3 +67,36 @@ def activity_record_bulk(*, actor, action: str, entries: Iterable[ActivityEntry]
             "created_at": timezone.now(),
         },
     )
+
+
+# --- how the history reads to a person -----------------------------------------------------
+
+_ACTION_WORDS = {
+    "contacts.contact.created": "Contact created",
+    "contacts.contact.replaced": "Replaced by an older record",
+    "contacts.contact.updated": "Contact edited",
+    "contacts.contact.deleted": "Contact deleted",
+    "contacts.contact.restored": "Contact restored",
+    "contacts.import.run": "Contacts imported",
+    "contacts.import.undone": "Import undone",
+    "contacts.list.member_added": "Put on a list",
+    "contacts.list.member_removed": "Taken off a list",
+    "calls.batch.ingested": "Calls uploaded",
+    "dnc.entries.added": "Do-not-call numbers added",
+    "dnc.entries.imported": "Do-not-call numbers imported",
+    "dnc.entries.removed": "Do-not-call numbers removed",
+    "dnc.entry.deleted": "Do-not-call number removed",
+    "jobs.import.created": "File uploaded for import",
+    "jobs.import.mapped": "Import columns mapped",
+    "jobs.import.cancelled": "Import cancelled",
+    "jobs.import.undone": "Import undone",
+}
+
+
+def activity_label(action: str) -> str:
+    """An action name as a person reads it ("contacts.contact.created" -> "Contact
+    created"); names without a label of their own read as their last two words."""
+    if action in _ACTION_WORDS:
+        return _ACTION_WORDS[action]
+    words = " ".join(action.split(".")[-2:]).replace("_", " ")
+    return words[:1].upper() + words[1:]

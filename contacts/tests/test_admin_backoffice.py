@@ -105,3 +105,37 @@ def test_own_numbers_are_kept_normalised(site):
     assert OwnNumber.objects.get().phone_normalized == "+12025550188"
     again = site.post(add, {"phone": "+1 202 555 0188", "label": "Twice"})
     assert "listed already" in again.content.decode()
+
+
+def test_the_history_reads_like_the_business(site, agent, manager):
+    from contacts.services import contact_update
+
+    contact = make_contact(actor=agent, name="Ada")
+    contact_update(actor=manager, contact=contact, name="Ada King")
+    from contacts.bulk import bulk_run
+
+    bulk_run(actor=manager, action="set_owner", contact_ids=[contact.pk],
+             data={"owner": str(manager.pk)})  # fmt: skip
+    page = site.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
+    assert "Contact created" in page and "Contact edited" in page
+    assert "contacts.contact.created" not in page
+    log = site.get(reverse("admin:ledger_activity_changelist")).content.decode()
+    assert "Contact created" in log and "View site" not in log
+    history = site.get(reverse("admin:contacts_contact_history", args=[contact.pk]))
+    assert history.status_code == 302 and f"object_id={contact.pk}" in history["Location"]
+    assert site.get(history["Location"]).status_code == 200
+
+
+def test_call_durations_read_as_minutes():
+    from calls.admin import duration_text
+
+    assert [duration_text(s) for s in (0, 42, 60, 1386, 7322)] == [
+        "0 s", "42 s", "1 min", "23 min 6 s", "2 h 2 min",
+    ]  # fmt: skip
+
+
+def test_the_activity_labels():
+    from ledger.activity import activity_label
+
+    assert activity_label("contacts.contact.created") == "Contact created"
+    assert activity_label("syncaudit.device.touched") == "Device touched"
