@@ -28,6 +28,7 @@ from contacts.services import ContactInput, contact_create
 from contacts.text import search_key
 from crm.http.admin import ReadOnlyAdmin, StreamedExportMixin
 from crm.phones import InvalidPhone, phone_digits, phone_normalize
+from crm.text import duration_text
 
 
 @admin.register(CallLog)
@@ -163,14 +164,3 @@ class OwnNumberAdmin(admin.ModelAdmin):
     form = OwnNumberForm
     list_display = ("phone_normalized", "label")
     search_fields = ("phone_normalized", "label")
-
-
-def duration_text(seconds: int) -> str:
-    """1386 -> "23 min 6 s"; 7322 -> "2 h 2 min"; 0 -> "0 s"."""
-    hours, rest = divmod(int(seconds or 0), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"

@@ -73,17 +73,24 @@ def _blocked_sql(select: str) -> str:
     )  # fmt: skip
 
 
+def calls_to_blocked_per_day(*, since, until, zone: str = "UTC") -> list[tuple]:
+    """Outgoing calls whose number was on an active do-not-call entry when they started:
+    (day in ``zone``, agent's email, count), newest day first (one grouped query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _blocked_sql("(c.started_at AT TIME ZONE %s)::date, u.email, count(DISTINCT c.id)")
+            + " GROUP BY 1, 2 ORDER BY 1 DESC, 2",
+            [zone, since, until],
+        )
+        return cursor.fetchall()
+
+
 def calls_to_blocked_numbers(*, since, until, limit: int = 500) -> dict:
     """The compliance report: outgoing calls whose number was on an active do-not-call entry
     when they started, per agent per day (one grouped query), and the latest of them with the
     entry that blocked each (one query)."""
+    per_day = calls_to_blocked_per_day(since=since, until=until)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _blocked_sql("(c.started_at AT TIME ZONE 'UTC')::date, u.email, count(DISTINCT c.id)")
-            + " GROUP BY 1, 2 ORDER BY 1 DESC, 2",
-            [since, until],
-        )
-        per_day = cursor.fetchall()
         cursor.execute(
             _blocked_sql("c.started_at, u.email, c.phone_normalized, l.name, e.reason, c.id")
             + " ORDER BY c.started_at DESC LIMIT %s",

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "syncaudit",
     "procrastinate.contrib.django",
     "jobs",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ urlpatterns = [
     # Any other path under /api/ is a 404 in the error shape, in every mode (with DEBUG on,
     # Django would answer its HTML debug page instead of calling handler404).
     re_path(r"^api/", views.api_not_found),
+    path("admin/dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
 ]
 
