@@ -25,7 +25,7 @@ def bars(
     top = max((sum(v) for v in values), default=0) or 1
     gap, pad_top, pad_bottom, pad_left = 4, 14, 18, 30
     width = pad_left + len(points) * (bar_width + gap)
-    every = label_every or max(1, len(points) // 10)
+    every = label_every or (1 if len(points) <= 7 else max(2, -(-len(points) // 7)))
     chart = height - pad_top - pad_bottom
     out = [
         f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" width="{width}" '

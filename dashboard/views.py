@@ -2,6 +2,7 @@
 do-not-call compliance went over a date range. Managers and admins (the admin's own login)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -43,6 +44,7 @@ def dashboard_view(request):
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
+        "TIME_ZONE": settings.TIME_ZONE,
         "form": form,
         "days": days,
         "span": span,
