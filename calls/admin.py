@@ -27,7 +27,7 @@ from contacts.errors import ContactInvalid
 from contacts.services import ContactInput, contact_create
 from contacts.text import search_key
 from crm.http.admin import ReadOnlyAdmin, StreamedExportMixin
-from crm.phones import InvalidPhone, phone_digits, phone_normalize
+from crm.phones import InvalidPhone, phone_digits, phone_display, phone_normalize
 from crm.text import duration_text
 
 
@@ -42,15 +42,7 @@ class CallLogAdmin(StreamedExportMixin, ExportMixin, ReadOnlyAdmin):
     def export_stream(self, queryset):
         return call_export_rows(queryset), call_export_cells
 
-    list_display = (
-        "started_at",
-        "direction",
-        "phone",
-        "contact",
-        "user",
-        "duration",
-        "device_id",
-    )
+    list_display = ("started_at", "direction", "number", "contact_name", "agent", "duration")
     list_select_related = ("user", "contact")
     list_filter = ("direction", "user")
     date_hierarchy = "started_at"
@@ -61,6 +53,18 @@ class CallLogAdmin(StreamedExportMixin, ExportMixin, ReadOnlyAdmin):
     list_per_page = 100
     # Counting the whole table on every page costs more than it tells on a large log.
     show_full_result_count = False
+
+    @admin.display(description="contact", ordering="contact__name_search")
+    def contact_name(self, call: CallLog) -> str:
+        return call.contact.name if call.contact_id else "-"
+
+    @admin.display(description="agent", ordering="user__name")
+    def agent(self, call: CallLog) -> str:
+        return call.user.name or call.user.email
+
+    @admin.display(description="number", ordering="phone_normalized")
+    def number(self, call: CallLog) -> str:
+        return phone_display(call.phone_normalized) or call.phone or "unknown"
 
     @admin.display(description="duration", ordering="duration_seconds")
     def duration(self, call: CallLog) -> str:

@@ -229,3 +229,17 @@ def phone_normalize_many(raws: Iterable[str]) -> list[tuple[str, str]]:
         except InvalidPhone as exc:
             answers.append(("", str(exc)))
     return answers
+
+
+@functools.lru_cache(maxsize=10_000)
+def phone_display(e164: str) -> str:
+    """An E.164 number as people read it, with its country: "+1 202-555-0143 (US)"."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    region = phonenumbers.region_code_for_number(number) or ""
+    text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return f"{text} ({region})" if region and region != "001" else text

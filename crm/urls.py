@@ -34,4 +34,5 @@ handler500 = "crm.http.errors.handler500"
 
 admin.site.site_header = "Contacts CRM back-office"
 admin.site.site_title = "Contacts CRM"
+admin.site.enable_nav_sidebar = False  # the lists need the width (1400 px screens)
 admin.site.site_url = None  # the back office is the site: no "View site" link to a bare page

@@ -32,7 +32,7 @@ class ActionFilter(admin.SimpleListFilter):
 
 @admin.register(Activity)
 class ActivityAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "what", "object_type", "object_repr")
+    list_display = ("created_at", "actor", "what", "object_repr")
     list_select_related = ("actor",)
     list_filter = (ActionFilter, "object_type")
     search_fields = ("object_repr", "object_id")

@@ -63,7 +63,16 @@ class AppVersionFilter(admin.SimpleListFilter):
 
 @admin.register(Device)
 class DeviceAdmin(ReadOnlyAdmin):
-    list_display = ("device_id", "user", "platform", "app_version", "first_seen", "last_sync_at")
+    list_display = ("device_id", "agent", "app", "last_sync_at")
+
+    @admin.display(description="agent", ordering="user__name")
+    def agent(self, obj: Device) -> str:
+        return obj.user.name or obj.user.email
+
+    @admin.display(description="app", ordering="app_version")
+    def app(self, obj: Device) -> str:
+        return " ".join(part for part in (obj.platform, obj.app_version) if part) or "-"
+
     list_select_related = ("user",)
     list_filter = (NotSyncedForFilter, AppVersionFilter, "platform")
     search_fields = ("device_id", "user__email", "user__name")
@@ -71,24 +80,33 @@ class DeviceAdmin(ReadOnlyAdmin):
 
 @admin.register(SyncRecord)
 class SyncRecordAdmin(ReadOnlyAdmin):
-    list_display = (
-        "started_at",
-        "user",
-        "device_ref",
-        "app_version",
-        "outcome",
-        "contacts_pushed",
-        "calls_pushed",
-        "changes_pulled",
-        "conflicts",
-        "errors",
-        "duration_ms",
-    )
+    list_display = ("started_at", "agent", "device_ref", "outcome", "summary", "took")
+
+    @admin.display(description="agent", ordering="user__name")
+    def agent(self, obj: SyncRecord) -> str:
+        return obj.user.name or obj.user.email
+
     list_select_related = ("user",)
     list_filter = ("outcome", "user")
     date_hierarchy = "started_at"
     search_fields = ("device_ref", "user__email", "error_code")
     show_full_result_count = False
+
+    @admin.display(description="what happened")
+    def summary(self, obj: SyncRecord) -> str:
+        parts = [f"{obj.contacts_pushed + obj.calls_pushed} pushed",
+                 f"{obj.changes_pulled} pulled"]  # fmt: skip
+        if obj.contacts_conflict:
+            parts.append(f"{obj.contacts_conflict} conflict(s)")
+        if obj.contacts_error + obj.calls_error:
+            parts.append(f"{obj.contacts_error + obj.calls_error} refused")
+        return " · ".join(parts)
+
+    @admin.display(description="took", ordering="duration_ms")
+    def took(self, obj: SyncRecord) -> str:
+        return (
+            f"{obj.duration_ms} ms" if obj.duration_ms < 10_000 else f"{obj.duration_ms // 1000} s"
+        )
 
     @admin.display(description="conflicts", ordering="contacts_conflict")
     def conflicts(self, obj: SyncRecord) -> int:

@@ -149,3 +149,37 @@ def test_a_contact_is_created_from_the_unknown_caller_inbox(page, live_server):
     page.wait_for_selector(".messagelist")
     assert "1 call(s) now show under it" in page.locator(".messagelist").inner_text()
     assert Contact.live.filter(name="New Lead", phone_normalized="+12025550177").exists()
+
+
+def test_the_lists_fit_a_1400_pixel_screen(page, live_server):
+    from contacts.lists import list_create, list_members_add
+    from contacts.services import contact_update
+    from ledger.models import Activity
+    from syncaudit.models import Device, SyncRecord
+
+    admin = UserFactory(role=Role.ADMIN, email="office.manager.with.a.long.address@example.com")
+    agent = UserFactory(role=Role.AGENT, email="a.very.long.agent.address@example-company.com")
+    for n in range(5):
+        contact = make_contact(actor=agent, name=f"Maximiliana Wolfeschlegelsteinhausen {n}")
+        contact_update(actor=agent, contact=contact, tags=["customer", "vip", "north-east", "q4"],
+                       company="Analytical Engines and Difference Machines Ltd")  # fmt: skip
+        team = list_create(actor=admin, name=f"Spring campaign {n}")
+        list_members_add(actor=admin, contact_list=team, contact_ids=[contact.pk])
+        make_call(user=agent, phone=contact.phone, device_id="pixel-8-pro-of-the-sales-team")
+    device = Device.objects.create(user=agent, device_id="pixel-8-pro-of-the-sales-team",
+                                   platform="android", app_version="2.14.1")  # fmt: skip
+    SyncRecord.objects.create(user=agent, device=device, device_ref=device.device_id,
+                              app_version="2.14.1")  # fmt: skip
+    assert Activity.objects.exists()
+    _sign_in(page, live_server, admin)
+    for name in ("contacts_contact", "calls_calllog", "syncaudit_syncrecord", "syncaudit_device",
+                 "ledger_activity"):  # fmt: skip
+        page.goto(live_server.url + reverse(f"admin:{name}_changelist"))
+        page.wait_for_selector("#result_list")
+        _shot(page, f"list-{name}")
+        # The table scrolls inside its box when it is wider than the page leaves it.
+        table, box = page.evaluate(
+            "[document.querySelector('#result_list').scrollWidth,"
+            " document.querySelector('#changelist .results').clientWidth]"
+        )
+        assert table <= box, (name, table, box)
