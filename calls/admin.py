@@ -70,6 +70,12 @@ class CallLogAdmin(StreamedExportMixin, ExportMixin, ReadOnlyAdmin):
     def duration(self, call: CallLog) -> str:
         return duration_text(call.duration_seconds)
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # A contact's and a user's pages link to their calls as ?contact__id__exact=<id>.
+        return lookup in ("contact__id__exact", "user__id__exact") or super().lookup_allowed(
+            lookup, value, request
+        )
+
     def get_search_results(self, request, queryset, search_term):
         """The contact's folded name (as the API's search folds it) or the number's digits."""
         key, digits = search_key(search_term), phone_digits(search_term)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -59,6 +59,7 @@ from contacts.services import (
 from crm.http.admin import ReadOnlyAdmin, StreamedExportMixin
 from crm.memory import gc_paused
 from crm.phones import InvalidPhone, phone_display, phone_normalize
+from crm.text import duration_text
 from ledger.activity import activity_label
 from ledger.selectors import activity_for_object
 
@@ -401,7 +402,7 @@ class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
                 "Record",
                 {"fields": ("created_by", "created_at", "updated_at", "version", "deleted_at")},
             ),
-            ("Recent calls", {"fields": ("recent_calls",)}),
+            ("Calls", {"fields": ("calls_summary", "recent_calls")}),
             ("History", {"fields": ("history",)}),
         )
 
@@ -416,9 +417,20 @@ class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
             "version",
             "deleted_at",
             "list_names",
+            "calls_summary",
             "recent_calls",
             "history",
         )
+
+    @admin.display(description="calls")
+    def calls_summary(self, obj: Contact):
+        """How many, the last, and a link to all of them (one query)."""
+        summary = obj.calls.aggregate(n=Count("id"), last=Max("started_at"))
+        if not summary["n"]:
+            return "No calls."
+        url = reverse("admin:calls_calllog_changelist") + f"?contact__id__exact={obj.pk}"
+        return format_html('{} call(s), the last {} &middot; <a href="{}">all of them</a>',
+                           summary["n"], _when(summary["last"]), url)  # fmt: skip
 
     @admin.display(description=f"last {RECENT_CALLS} calls")
     def recent_calls(self, obj: Contact):
@@ -431,7 +443,7 @@ class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
             return "No calls."
         rows = format_html_join(
             "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{} s</td></tr>',
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
                 (
                     reverse("admin:calls_calllog_change", args=[call.pk]),
@@ -439,7 +451,7 @@ class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
                     call.get_direction_display(),
                     call.user.email,
                     call.phone,
-                    call.duration_seconds,
+                    duration_text(call.duration_seconds),
                 )
                 for call in calls
             ),

@@ -299,15 +299,15 @@ def test_the_change_page_runs_a_constant_number_of_queries(
 ):
     contact = make_contact(phone="+12022345678")
     make_call(user=admin_user, phone="+12022345678")
-    # 1 session, 2 admin user, 3 the contact with its creator, 4 its recent calls with their
-    # users, 5 its activity with the actors.
-    with django_assert_num_queries(5):
+    # 1 session, 2 admin user, 3 the contact with its creator, 4 its calls counted (and the
+    # last), 5 its recent calls with their users, 6 its activity with the actors.
+    with django_assert_num_queries(6):
         site.get(change_url(contact))
     for _ in range(5):
         make_call(user=UserFactory(), phone="+12022345678")
     for n in range(3):
         contact = contact_update(actor=UserFactory(), contact=contact, name=f"Name {n}").contact
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         site.get(change_url(contact))
 
 

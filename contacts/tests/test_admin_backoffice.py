@@ -139,3 +139,27 @@ def test_the_activity_labels():
 
     assert activity_label("contacts.contact.created") == "Contact created"
     assert activity_label("syncaudit.device.touched") == "Device touched"
+
+
+def test_a_contact_page_counts_its_calls_and_links_them_all(site, agent):
+    contact = make_contact(actor=agent, name="Called", phone="+12025550143")
+    for _ in range(2):
+        make_call(user=agent, phone=contact.phone)
+    make_call(user=agent, phone="+12025550199")
+    page = site.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
+    assert "2 call(s), the last" in page
+    link = f"{CALLS}?contact__id__exact={contact.pk}"
+    assert link in page
+    assert site.get(link).context["cl"].result_count == 2
+
+
+def test_a_user_page_shows_their_devices_contacts_calls_and_last_sync(client, admin_user, agent):
+    from syncaudit.models import Device, SyncRecord
+
+    make_call(user=agent, phone=make_contact(actor=agent, name="Mine").phone)
+    Device.objects.create(user=agent, device_id="pixel-7", platform="android", app_version="2.1")
+    SyncRecord.objects.create(user=agent)
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:accounts_user_change", args=[agent.pk])).content.decode()
+    assert "1 contact(s)</a>" in page and "1 call(s)</a>" in page
+    assert "pixel-7 (android 2.1)" in page and "last sync: never" not in page
