@@ -655,8 +655,15 @@ class ContactAdmin(StreamedExportMixin, ImportExportModelAdmin):
         with gc_paused():
             response = super().import_action(request, **kwargs)
             if isinstance(response, TemplateResponse):
+                response.context_data.update(
+                    self.import_extra_context(request, response.context_data)
+                )
                 response.render()
             return response
+
+    def import_extra_context(self, request, context: dict) -> dict:
+        """More for the import page (the jobs app offers "import the valid rows" here)."""
+        return {}
 
     def process_import(self, request, **kwargs):
         with gc_paused():

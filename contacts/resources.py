@@ -318,8 +318,32 @@ def import_rows(
             elif numbers is not None:
                 memo.delete()
     if errors:
+        phone_hints_add(items, errors)
         return ImportBatch(errors={rows[i][0]: errors[i] for i in sorted(errors)})
     return ImportBatch(outcomes=outcomes)
+
+
+def phone_hints_add(items: Sequence[ContactInput], errors: dict[int, dict]) -> None:
+    """To each refused phone that is valid with a "+" in front, the hint that says so."""
+    for index, row_errors in errors.items():
+        if "phone" in row_errors and (hint := lost_plus_hint(items[index].phone)):
+            row_errors["phone"] = [*row_errors["phone"], hint]
+
+
+def lost_plus_hint(phone) -> str | None:
+    """A hint for a number that is valid with a "+" in front: spreadsheets drop a leading "+"
+    (and read the number as a number) unless the cell is formatted as text."""
+    text = _text(phone).strip()
+    if not text.isdigit() or len(text) < 8:
+        return None
+    try:
+        phone_normalize("+" + text)
+    except InvalidPhone:
+        return None
+    return (
+        f'Did the "+" go missing? +{text} is a valid number: a spreadsheet drops the "+" '
+        "unless the cell is formatted as text."
+    )
 
 
 class PreviewNumbers:
@@ -467,7 +491,8 @@ class ContactResource(SpreadsheetSafeMixin, resources.ModelResource):
             str(h) for h, name in zip(dataset.headers, reader.headers, strict=False)
             if name not in IMPORT_COLUMNS and not name.startswith(CUSTOM_PREFIX)
         ]  # fmt: skip
-        rows = [(n, cells) for n, cells in enumerate(dataset, 1) if not is_blank(cells)]
+        # Numbered as a spreadsheet shows them: the header is row 1.
+        rows = [(n, cells) for n, cells in enumerate(dataset, 2) if not is_blank(cells)]
         if not rows:
             result.append_base_error(Error(ImportFileInvalid("The file has no contacts in it.")))
             return result
@@ -499,6 +524,12 @@ def _row_result(number: int, record: dict, outcome: ContactOutcome) -> RowResult
     row_result = _ContactRowResult(outcome)
     row_result.number = number
     row_result.outcome = outcome.result
+    # What a replaced row overwrites: the younger record's name and creation time.
+    row_result.replaced = (
+        f"{outcome.changes['name'][0]} (created {outcome.changes['created_at'][0][:10]})"
+        if outcome.result == Outcome.REPLACED and "name" in outcome.changes
+        else ""
+    )
     row_result.import_type = _IMPORT_TYPES[outcome.result]
     row_result.row_values = record
     return row_result

@@ -2,11 +2,16 @@
 follows a running job, its errors file, cancel and undo."""
 
 import itertools
+import re
+import uuid
+from pathlib import PurePath
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -27,6 +32,8 @@ from jobs.models import ImportJob, ImportKind, ImportMapping
 from jobs.selectors import ERRORS_HEADER, import_errors_rows, import_job_ignored
 from jobs.services import import_job_cancel, import_job_create, import_job_map, import_job_undo
 from jobs.sources import cell_text, file_rows, has_own_fields, rows_estimate, upload_header
+
+_PENDING_TOKEN = re.compile(r"[0-9a-f-]{36}/[^/\\]{1,200}")
 
 
 def _managers(request) -> bool:
@@ -76,6 +83,7 @@ class ImportJobAdmin(ReadOnlyAdmin):
             path("<uuid:pk>/undo/", wrap(self.undo_view), name="jobs_importjob_undo"),
             path("<uuid:pk>/mapping/", wrap(self.mapping_view), name="jobs_importjob_mapping"),
             path("template/", wrap(self.template_view), name="jobs_importjob_template"),
+            path("from-preview/", wrap(self.from_preview_view), name="jobs_importjob_from_preview"),
             *super().get_urls(),
         ]
 
@@ -127,6 +135,30 @@ class ImportJobAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "job": job,
             "form": form, "rows": form.rows(), "title": f"Columns of {job.filename}",
         })  # fmt: skip
+
+    def from_preview_view(self, request):
+        """POST: the kept upload of a contacts preview with invalid rows, imported as a job
+        that skips them."""
+        token = request.POST.get("pending", "")
+        if (
+            request.method != "POST"
+            or not _managers(request)
+            or not _PENDING_TOKEN.fullmatch(token)
+        ):
+            raise PermissionDenied
+        path_ = f"{PENDING}{token}"
+        if not default_storage.exists(path_):
+            self.message_user(request, "That upload has expired; upload the file again.",
+                              messages.ERROR)  # fmt: skip
+            return HttpResponseRedirect(reverse("admin:contacts_contact_import"))
+        with default_storage.open(path_, "rb") as stored:
+            upload = File(stored, name=token.split("/", 1)[1])
+            upload.size = default_storage.size(path_)
+            job = _queued(request, upload, kind=ImportKind.CONTACTS, skip_invalid=True)
+        default_storage.delete(path_)
+        if job is None:
+            return HttpResponseRedirect(reverse("admin:contacts_contact_import"))
+        return _job_page(job)
 
     def template_view(self, request):
         if not _managers(request):
@@ -321,6 +353,24 @@ class ContactAdminWithJobs(ContactAdmin):
             job = _queued(request, upload, kind=kind)
             return HttpResponseRedirect(request.path) if job is None else _job_page(job)
         return super().import_action(request, **kwargs)
+
+    def import_extra_context(self, request, context: dict) -> dict:
+        """A preview with invalid rows offers to import the valid ones: the upload is kept
+        (a pending file) for a job with skip_invalid to take."""
+        result, upload = context.get("result"), request.FILES.get("import_file")
+        if result is None or upload is None or not result.has_validation_errors():
+            return {}
+        valid = result.total_rows - len(result.invalid_rows)
+        if valid <= 0:
+            return {}
+        upload.seek(0)
+        token = f"{uuid.uuid4()}/{PurePath(upload.name).name[-200:]}"
+        default_storage.save(f"{PENDING}{token}", upload)
+        return {"valid_rows_url": reverse("admin:jobs_importjob_from_preview"),
+                "pending_token": token, "valid_count": valid}  # fmt: skip
+
+
+PENDING = "imports/pending/"
 
 
 class DncListAdminWithJobs(DncListAdmin):

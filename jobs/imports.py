@@ -43,6 +43,7 @@ from contacts.resources import (
     ContactRowReader,
     ImportFileInvalid,
     import_rows,
+    phone_hints_add,
 )
 from contacts.resources import template_csv as contacts_template_csv
 from contacts.services import Result, contacts_import_record, contacts_validate
@@ -213,6 +214,7 @@ class ContactsKind(_Kind):
         for index, more in contacts_validate(items).items():
             for name, messages in more.items():
                 errors.setdefault(index, {}).setdefault(name, []).extend(messages)
+        phone_hints_add(items, errors)
         return {rows[i][0]: e for i, e in errors.items()}
 
     def write(self, rows, *, dry_run):

@@ -104,13 +104,14 @@ def test_it_shows_each_bad_row_with_its_number_and_imports_nothing(site):
     preview = upload(site, content)
     assert preview.status_code == HTTPStatus.OK
     assert "confirm_form" not in preview.context
+    # Rows as a spreadsheet numbers them: the header is row 1.
     invalid = {row.number: row.error_dict for row in preview.context["result"].invalid_rows}
-    assert set(invalid) == {2, 3, 4, 5, 6}
-    assert set(invalid[2]) == {"phone"}
-    assert set(invalid[3]) == {"name"}
-    assert set(invalid[4]) == {"created_at"}
-    assert invalid[5] == {"created_by_email": ["No user with the email nobody@example.com."]}
-    assert set(invalid[6]) == {"created_at"}
+    assert set(invalid) == {3, 4, 5, 6, 7}
+    assert set(invalid[3]) == {"phone"}
+    assert set(invalid[4]) == {"name"}
+    assert set(invalid[5]) == {"created_at"}
+    assert invalid[6] == {"created_by_email": ["No user with the email nobody@example.com."]}
+    assert set(invalid[7]) == {"created_at"}
     html = preview.content.decode()
     assert "5 rows cannot be imported" in html
     assert "A name is required." in html
@@ -164,7 +165,7 @@ def test_it_imports_xlsx_with_number_and_date_cells(site):
     out = io.BytesIO()
     book.save(out)
     preview = upload(site, out.getvalue(), name="contacts.xlsx", file_format=XLSX_FORMAT)
-    assert [row.number for row in preview.context["result"].rows] == [1, 3]
+    assert [row.number for row in preview.context["result"].rows] == [2, 4]
     confirm(site, preview)
     ada = Contact.objects.get(name="Ada")
     assert ada.phone_normalized == "+12022345678"
@@ -199,7 +200,7 @@ def test_the_confirm_step_imports_the_whole_file_or_nothing(site):
         },
     )
     assert response.status_code == HTTPStatus.OK
-    assert [row.number for row in response.context["result"].invalid_rows] == [2]
+    assert [row.number for row in response.context["result"].invalid_rows] == [3]
     assert "Nothing was imported." in response.content.decode()
     assert not Contact.objects.exists()
 
@@ -486,5 +487,5 @@ def test_the_confirm_step_parses_numbers_the_preview_did_not_see(site):
             "resource": "",
         },
     )
-    assert [row.number for row in response.context["result"].invalid_rows] == [2]
+    assert [row.number for row in response.context["result"].invalid_rows] == [3]
     assert not Contact.objects.exists()

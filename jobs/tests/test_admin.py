@@ -158,3 +158,40 @@ def test_the_upload_page_imports_a_call_log_for_an_agent(site, agent):
     assert (job.status, job.created, job.calls_user) == ("succeeded", 5, agent)
     template = site.get(reverse("admin:jobs_importjob_template") + "?kind=calls")
     assert template.content.decode("utf-8-sig").startswith("phone,direction,started_at")
+
+
+def test_a_preview_with_bad_rows_offers_to_import_the_valid_ones(site):
+    # Bob's number lost its "+" in a spreadsheet: 4915123456789 is no number of the default
+    # region, +4915123456789 is a German mobile.
+    content = b"name,phone\r\nAda,+12025550143\r\nBob,4915123456789\r\nCy,+12025550145\r\n"
+    upload = SimpleUploadedFile("p.csv", content)
+    preview = site.post(reverse("admin:contacts_contact_import"),
+                        {"format": "0", "import_file": upload})  # fmt: skip
+    html = preview.content.decode()
+    assert "Import the 2 valid rows" in html
+    assert "go missing? +4915123456789 is a valid number" in html  # an Excel habit
+    assert "<td>3</td>" in html  # Bob is row 3: the header is row 1
+    token = preview.context["pending_token"]
+    response = site.post(reverse("admin:jobs_importjob_from_preview"), {"pending": token})
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("admin:jobs_importjob_change", args=[job.pk])
+    assert job.skip_invalid and job.filename == "p.csv"
+    import_job_run(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.created, job.invalid) == ("succeeded", 2, 1)
+    again = site.post(reverse("admin:jobs_importjob_from_preview"), {"pending": token}, follow=True)
+    assert "expired" in again.content.decode()  # a kept upload is used once
+    assert_refused = site.post(reverse("admin:jobs_importjob_from_preview"), {"pending": "../x"})
+    assert assert_refused.status_code == 403
+
+
+def test_the_preview_says_which_record_a_replaced_row_overwrites(site, agent):
+    from contacts.tests.factories import make_contact
+
+    make_contact(actor=agent, name="Younger Name", phone="+12025550143")
+    content = b"name,phone,created_at\r\nOlder,+12025550143,2001-01-01T00:00:00Z\r\n"
+    upload = SimpleUploadedFile("r.csv", content)
+    preview = site.post(reverse("admin:contacts_contact_import"),
+                        {"format": "0", "import_file": upload})  # fmt: skip
+    html = preview.content.decode()
+    assert "replaces" in html and "Younger Name (created " in html
