@@ -16,6 +16,7 @@ from calls.selectors import calls_to_blocked_per_day
 from contacts.models import Contact
 from jobs.models import ImportJob, ImportStatus
 from syncaudit.models import Device, SyncOutcome, SyncRecord
+from syncaudit.selectors import version_key
 
 STALE_AFTER = timedelta(days=1)
 
@@ -108,21 +109,17 @@ def new_contacts_per_day(span: Span) -> dict[date, int]:
     return counts
 
 
-def _version_key(text: str) -> tuple:
-    return tuple(int(part) if part.isdigit() else -1 for part in (text or "").split("."))
-
-
 def devices_to_look_at(*, now: datetime) -> list[dict]:
     """Devices that have not synced for a day, or run an older app than the newest any
     device runs (one query; a team has tens or hundreds of devices)."""
     devices = list(Device.objects.select_related("user").order_by("user__email", "device_id"))
-    newest = max((_version_key(d.app_version) for d in devices if d.app_version), default=())
+    newest = max((version_key(d.app_version) for d in devices if d.app_version), default=())
     found = []
     for device in devices:
         reasons = []
         if device.last_sync_at is None or device.last_sync_at < now - STALE_AFTER:
             reasons.append("not synced for a day")
-        if device.app_version and _version_key(device.app_version) < newest:
+        if device.app_version and version_key(device.app_version) < newest:
             reasons.append(f"app {device.app_version}, not the newest")
         if reasons:
             found.append({"device": device, "reasons": reasons})

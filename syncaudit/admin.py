@@ -1,15 +1,16 @@
 """Sync bookkeeping in the back-office: all read-only. Devices and sync records are written by
 the sync endpoint (the feeds and the activity log are the ledger's: ledger/admin.py)."""
 
-import re
 from datetime import timedelta
 
 from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from crm.http.admin import ReadOnlyAdmin
 from syncaudit.models import Device, SyncRecord
+from syncaudit.selectors import version_key
 
 
 class NotSyncedForFilter(admin.SimpleListFilter):
@@ -26,11 +27,6 @@ class NotSyncedForFilter(admin.SimpleListFilter):
             return queryset
         cutoff = timezone.now() - timedelta(days=int(self.value()))
         return queryset.filter(Q(last_sync_at__lt=cutoff) | Q(last_sync_at__isnull=True))
-
-
-def version_key(version: str) -> tuple:
-    """ "1.10.2" sorts after "1.9.7": compare the numbers, not the text."""
-    return (tuple(int(n) for n in re.findall(r"\d+", version)), version)
 
 
 class AppVersionFilter(admin.SimpleListFilter):
@@ -90,6 +86,8 @@ class SyncRecordAdmin(ReadOnlyAdmin):
     list_filter = ("outcome", "user")
     date_hierarchy = "started_at"
     search_fields = ("device_ref", "user__email", "error_code")
+    exclude = ("item_errors",)
+    readonly_fields = ("refused_items",)
     show_full_result_count = False
 
     @admin.display(description="what happened")
@@ -107,6 +105,26 @@ class SyncRecordAdmin(ReadOnlyAdmin):
         return (
             f"{obj.duration_ms} ms" if obj.duration_ms < 10_000 else f"{obj.duration_ms // 1000} s"
         )
+
+    @admin.display(description="refused items")
+    def refused_items(self, obj: SyncRecord):
+        if not obj.item_errors:
+            return "None."
+
+        def why(errors: dict) -> str:
+            return "; ".join(f"{field}: {' '.join(map(str, m))}" for field, m in errors.items())
+
+        rows = format_html_join(
+            "", "<tr><td>{} {}</td><td>{}</td><td>{}</td></tr>",
+            ((e["kind"], e["index"], e.get("id", ""), why(e["errors"])) for e in obj.item_errors),
+        )  # fmt: skip
+        shown = len(obj.item_errors)
+        more = obj.contacts_error + obj.calls_error - shown
+        tail = format_html("<p>… and {} more.</p>", more) if more > 0 else ""
+        return format_html(
+            "<table><thead><tr><th>item</th><th>id</th><th>why</th></tr></thead>"
+            "<tbody>{}</tbody></table>{}", rows, tail,
+        )  # fmt: skip
 
     @admin.display(description="conflicts", ordering="contacts_conflict")
     def conflicts(self, obj: SyncRecord) -> int:

@@ -34,6 +34,9 @@ class SyncOutcome(models.TextChoices):
     ERROR = "error", "Server error"
 
 
+ITEM_ERRORS_KEPT = 50
+
+
 class SyncRecord(models.Model):
     """One row per POST /sync, written also when the request is refused."""
 
@@ -65,6 +68,9 @@ class SyncRecord(models.Model):
     calls_created = models.PositiveIntegerField(default=0)
     calls_duplicate = models.PositiveIntegerField(default=0)
     calls_error = models.PositiveIntegerField(default=0)
+    # The refused items, for the back office: [{"kind", "index", "id"?, "errors"}], the first
+    # ITEM_ERRORS_KEPT of them (the counts above count them all).
+    item_errors = models.JSONField(default=list, blank=True)
     changes_pulled = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -1,5 +1,6 @@
 """Reading the change feeds, and the audit lists."""
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -102,3 +103,8 @@ def sync_record_list(*, viewer) -> QuerySet[SyncRecord]:
     if not viewer.is_manager_or_admin:
         queryset = queryset.filter(user=viewer)
     return queryset
+
+
+def version_key(version: str) -> tuple:
+    """ "1.10.2" sorts after "1.9.7": compare the numbers, not the text."""
+    return (tuple(int(n) for n in re.findall(r"\d+", version)), version)

@@ -25,7 +25,7 @@ from ledger.models import ChangeFeed, epoch_new
 from ledger.versioning import CALLS, CONTACTS, FEEDS, LISTS, feed_ensure, version_next
 from syncaudit.cursors import Cursor
 from syncaudit.errors import SyncErrorCode
-from syncaudit.models import Device, SyncOutcome, SyncRecord
+from syncaudit.models import ITEM_ERRORS_KEPT, Device, SyncOutcome, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, feed_cursor_check, feed_read
 
 ERROR = "error"
@@ -152,6 +152,15 @@ def _uuid(value):
         return None
 
 
+def _item_error(record: SyncRecord, kind: str, index: int, result: dict) -> None:
+    """Keep a refused item's reason on the audit record (the first ITEM_ERRORS_KEPT)."""
+    if len(record.item_errors) < ITEM_ERRORS_KEPT:
+        entry = {"kind": kind, "index": index, "errors": result.get("errors", {})}
+        if result.get("id"):
+            entry["id"] = result["id"]
+        record.item_errors = [*record.item_errors, entry]
+
+
 def sync_apply(*, user, request: SyncRequest, record: SyncRecord) -> dict:
     """Pushes first (each contact item atomically, valid calls in one transaction), then the
     pull from the phone's cursor. The audit record is filled in as we go; the caller saves it
@@ -174,12 +183,16 @@ def sync_apply(*, user, request: SyncRequest, record: SyncRecord) -> dict:
             conflicts[str(conflict_row.pk)] = conflict_row
         field_name = f"contacts_{result['result']}"
         setattr(record, field_name, getattr(record, field_name) + 1)
+        if result["result"] == ERROR:
+            _item_error(record, "contact", index, result)
 
     # A phone cannot repair its own call log: bad entries are reported and skipped.
     calls = calls_upload(user=user, items=request.calls, skip_invalid=True)
     record.calls_created, record.calls_duplicate = calls.created, calls.duplicates
     record.calls_error = len(calls.errors)
     call_errors = {str(index): errors for index, errors in calls.errors.items()}
+    for index, errors in calls.errors.items():
+        _item_error(record, "call", index, {"errors": errors})
 
     page = feed_read(CONTACTS, cursor, limit=request.limit)
     changes = page.changes

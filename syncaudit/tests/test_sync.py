@@ -322,3 +322,22 @@ def test_conflicts_echo_the_client_id(agent_client, agent):
         "id": str(contact.id),
         "conflicting_fields": ["name"],
     }
+
+
+def test_the_audit_record_keeps_each_refused_item_and_why(agent_client, client, admin_user):
+    response = sync(
+        agent_client, device=DEVICE, cursor=None,
+        contacts=[{"name": "Fine", "phone": "+12022345678"}, {"name": "Bad", "phone": "12"}],
+        calls=[call_payload(direction="sideways")],
+    )  # fmt: skip
+    record = SyncRecord.objects.get(pk=response.json()["audit_id"])
+    assert (record.outcome, record.contacts_error, record.calls_error) == ("ok", 1, 1)
+    assert [(e["kind"], e["index"], sorted(e["errors"])) for e in record.item_errors] == [
+        ("contact", 1, ["phone"]), ("call", 0, ["direction"]),
+    ]  # fmt: skip
+    from django.urls import reverse
+
+    client.force_login(admin_user)  # the back office's page of the record
+    page = client.get(reverse("admin:syncaudit_syncrecord_change", args=[record.pk]))
+    html = page.content.decode()
+    assert "contact 1" in html and "phone:" in html and "call 0" in html
