@@ -26,7 +26,7 @@ from crm.http.errors import ApiError
 from crm.http.exports import export_response
 from dnc.admin import DncListAdmin
 from dnc.models import DncList
-from jobs.imports import template_csv
+from jobs.imports import PENDING, template_csv
 from jobs.mapping import IGNORE, REQUIRED, TARGETS
 from jobs.models import ImportJob, ImportKind, ImportMapping
 from jobs.selectors import ERRORS_HEADER, import_errors_rows, import_job_ignored
@@ -368,9 +368,6 @@ class ContactAdminWithJobs(ContactAdmin):
         default_storage.save(f"{PENDING}{token}", upload)
         return {"valid_rows_url": reverse("admin:jobs_importjob_from_preview"),
                 "pending_token": token, "valid_count": valid}  # fmt: skip
-
-
-PENDING = "imports/pending/"
 
 
 class DncListAdminWithJobs(DncListAdmin):

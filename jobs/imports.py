@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -689,4 +690,23 @@ def import_files_purge(*, now=None) -> int:
         job.file.delete(save=False)
         ImportJob.objects.filter(pk=job.pk).update(file="")
         purged += 1
+    return purged + _pending_purge(now - timedelta(days=1))
+
+
+PENDING = "imports/pending/"  # uploads a preview keeps for "import the valid rows"
+
+
+def _pending_purge(before) -> int:
+    """Kept preview uploads nobody imported within a day."""
+    try:
+        tokens, _ = default_storage.listdir(PENDING)
+    except (FileNotFoundError, NotImplementedError):
+        return 0
+    purged = 0
+    for token in tokens:
+        for name in default_storage.listdir(f"{PENDING}{token}")[1]:
+            path = f"{PENDING}{token}/{name}"
+            if default_storage.get_modified_time(path) < before:
+                default_storage.delete(path)
+                purged += 1
     return purged

@@ -499,3 +499,13 @@ def test_uploaded_files_are_deleted_a_week_after_their_job(manager_client):
     job.refresh_from_db()
     assert not job.file and not os.path.exists(path)
     assert manager_client.get(f"{IMPORTS}/{job.pk}").json()["created"] == 3  # the job stays
+
+
+def test_kept_preview_uploads_are_deleted_after_a_day(settings):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    path = default_storage.save(f"{imports.PENDING}0000/x.csv", ContentFile(b"name,phone\r\n"))
+    assert imports.import_files_purge() == 0  # kept for a day
+    assert imports.import_files_purge(now=timezone.now() + timedelta(days=2)) == 1
+    assert not default_storage.exists(path)
