@@ -5,12 +5,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.roles import Role, back_office_member, role_may, role_may_use_app
 
-class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    MANAGER = "manager", "Manager"
-    AGENT = "agent", "Agent"
-    VIEWER = "viewer", "Viewer"
+__all__ = ["Role", "User"]
 
 
 class UserManager(BaseUserManager):
@@ -65,8 +62,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs):
         # The role is the one source of truth; Django's flags follow it so that the admin site
         # and the API never disagree about who is an administrator.
-        from accounts.roles import back_office_member
-
         self.email = self.email.lower()
         self.is_superuser = self.role == Role.ADMIN
         self.is_staff = back_office_member(self.role)  # accounts/roles.py
@@ -77,13 +72,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_perm(self, perm, obj=None) -> bool:
         """The back office's permissions follow the role (accounts/roles.py)."""
-        from accounts.roles import role_may
-
         return self.is_active and role_may(self.role, perm)
 
     def has_module_perms(self, app_label) -> bool:
-        from accounts.roles import role_may_use_app
-
         return self.is_active and role_may_use_app(self.role, app_label)
 
     @property

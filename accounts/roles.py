@@ -1,4 +1,5 @@
-"""What each role may do in the back office (the Django admin): the one place it is decided.
+"""The roles, and what each may do in the back office (the Django admin): the one place it is
+decided.
 
 The admin asks ``user.has_perm("app.action_model")``; the answer comes from the role, never
 from per-user or group permissions (there are none to manage). Administrators may do
@@ -10,7 +11,15 @@ viewers stay out of the back office: their place is the phone app and the API, a
 has no per-record "only your own contacts" rule to give them.
 """
 
-from accounts.models import Role
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Manager"
+    AGENT = "agent", "Agent"
+    VIEWER = "viewer", "Viewer"
+
 
 ALL = frozenset({"view", "add", "change", "delete"})
 READ = frozenset({"view"})
