@@ -140,7 +140,7 @@ def unknown_callers(*, now, limit: int = 200) -> list[dict]:
             calls=Count("id"),
             last_call_at=Max("started_at"),
             missed=Count("id", filter=Q(direction="missed")),
-            users=ArrayAgg("user__email", distinct=True, ordering="user__email"),
+            users=ArrayAgg("user__email", distinct=True, order_by="user__email"),
             phone=Max("phone"),
         )
         .order_by("-last_call_at")[:limit]
