@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from rest_framework_simplejwt.token_blacklist.admin import (
     BlacklistedTokenAdmin,
@@ -141,7 +142,7 @@ class UserAdmin(admin.ModelAdmin):
         if not devices:
             return "No devices."
         return format_html_join(
-            format_html("<br>"), "{} ({} {}), last sync {}",
+            mark_safe("<br>"), "{} ({} {}), last sync {}",
             ((d.device_id, d.platform or "?", d.app_version or "", d.last_sync_at or "never")
              for d in devices),
         )  # fmt: skip
