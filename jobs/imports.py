@@ -75,7 +75,7 @@ from jobs.sources import cell_text, file_rows
 
 log = logging.getLogger(__name__)
 
-BATCH_ROWS = 1000
+BATCH_ROWS = 2000
 
 
 class JobStopped(Exception):
@@ -505,15 +505,25 @@ class _Ticker:
     def __init__(self, job: ImportJob):
         self.job = job
 
-    def tick(self, done: int, **counts) -> None:
+    def tick(self, done: int, *, checkpoint: int | None = None, **counts) -> None:
+        """Save the progress. With ``checkpoint`` (an import batch, inside its transaction)
+        the job's row moves to it only from where this worker left it; if another worker
+        has moved it, this one has lost the job (JobTakenOver: the batch rolls back)."""
         job = self.job
         job.processed_rows = done
         job.progress = _progress(job, done)
         for name, value in counts.items():
             setattr(job, name, value)
-        ImportJob.objects.filter(pk=job.pk).update(
-            processed_rows=done, progress=job.progress, **counts
+        row = ImportJob.objects.filter(pk=job.pk)
+        if checkpoint is None:
+            row.update(processed_rows=done, progress=job.progress, **counts)
+            return
+        moved = row.filter(checkpoint_row=job.checkpoint_row).update(
+            processed_rows=done, progress=job.progress, checkpoint_row=checkpoint, **counts
         )
+        if not moved:
+            raise JobTakenOver
+        job.checkpoint_row = checkpoint
 
     def stop_if_cancelled(self) -> None:
         """Between batches (after the last one committed)."""
@@ -627,7 +637,6 @@ def _run(job: ImportJob) -> None:
     done = job.processed_rows
     for batch in _batches(job, kind, after=job.checkpoint_row):
         with transaction.atomic():
-            _still_ours(job)
             errors = kind.check(batch) if job.skip_invalid or job.dry_run else {}
             if errors:
                 _errors_store(job, kind, batch, errors)
@@ -636,10 +645,9 @@ def _run(job: ImportJob) -> None:
             if not job.dry_run:
                 _touched_store(job, written)
             done += len(batch)
-            job.checkpoint_row = batch[-1][0]
-            ImportJob.objects.filter(pk=job.pk).update(checkpoint_row=job.checkpoint_row)
             ticker.tick(
                 done,
+                checkpoint=batch[-1][0],
                 created=job.created + written.created,
                 existing=job.existing + written.existing,
                 replaced=job.replaced + written.replaced,
@@ -649,14 +657,6 @@ def _run(job: ImportJob) -> None:
     if not job.dry_run:
         kind.finish(job)
     _finish(job, ImportStatus.SUCCEEDED)
-
-
-def _still_ours(job: ImportJob) -> None:
-    """Lock the job's row for this batch; if its checkpoint is not where this worker left it,
-    another worker has gone on with the job."""
-    stored = ImportJob.objects.select_for_update().filter(pk=job.pk)
-    if stored.values_list("checkpoint_row", flat=True).first() != job.checkpoint_row:
-        raise JobTakenOver
 
 
 def _touched_store(job: ImportJob, written: Written) -> None:
