@@ -135,6 +135,7 @@ def run(
     from bench.scenarios import (
         bulk,
         carddav,
+        dashboard,
         delta,
         dnc,
         exports,
@@ -180,7 +181,7 @@ def run(
                 ]:
                     if want(key):
                         bench.attempt(order, name, step)
-                if want("6") or want("4") or want("9"):
+                if want("6") or want("4") or want("9") or want("11"):
                     bench.grow(profile.reads_contacts, profile.reads_calls)
                 elif want("10"):  # the export reads contacts only: no calls to load for it
                     bench.grow(profile.reads_contacts, 0)
@@ -188,10 +189,14 @@ def run(
                     bench.attempt(6, "6 reads", reads.run)
                 if want("9"):
                     bench.attempt(9, "9 do-not-call", dnc.run)
+                    # Into fresh databases of their own: the main database keeps its size.
+                    bench.attempt(9.2, "9 DNC import job", dnc.run_import)
                 if want("4"):
                     bench.attempt(4, "4 call upload", upload.run)
                 if want("10"):
                     bench.attempt(10, "10 exports", exports.run)
+                if want("11"):
+                    bench.attempt(11, "11 dashboard", dashboard.run)
                 if want("3"):
                     bench.grow(profile.delta_contacts, 0)
                     bench.attempt(3, "3 delta sync (big)", delta.run_big)
