@@ -4,8 +4,10 @@ import logging
 import re
 import time
 import uuid
+import zlib
 
 from django.middleware.gzip import GZipMiddleware as DjangoGZipMiddleware
+from django.utils.cache import patch_vary_headers
 
 from crm.http.clients import client_address
 
@@ -66,6 +68,36 @@ class GZipMiddleware(DjangoGZipMiddleware):
     def process_response(self, request, response):
         if request.path.startswith(self.never):
             return response
+        if response.streaming and "attachment" in response.get("Content-Disposition", ""):
+            return _gzip_file(request, response)
         if not response.streaming and len(response.content) < self.min_length:
             return response
         return super().process_response(request, response)
+
+
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+
+
+def _gzip_file(request, response):
+    """A streamed file (an export of a million rows) compressed at zlib's fastest level:
+    Django's level 6 cost some 15 s of CPU on a 172 MB CSV, longer than writing it; level 1
+    is several times quicker for a file a little larger. The file carries no secret, so there
+    is nothing for BREACH to find."""
+    if response.has_header("Content-Encoding"):
+        return response
+    patch_vary_headers(response, ("Accept-Encoding",))
+    if not _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        return response
+    response.streaming_content = _gzipped(response.streaming_content)
+    response.headers.pop("Content-Length", None)
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+def _gzipped(chunks):
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)  # 31: the gzip format
+    for chunk in chunks:
+        out = compressor.compress(chunk)
+        if out:
+            yield out
+    yield compressor.flush()

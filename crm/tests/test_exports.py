@@ -113,3 +113,15 @@ def test_the_csv_written_by_postgresql_has_the_cells_python_writes(manager_clien
         )
         assert got == wanted
     assert rows[0]["lists"] == "Zulu, alpha, Émile"  # code-point order, as sorted() gives
+
+
+def test_a_streamed_export_is_gzipped_quickly_and_reads_back_whole(manager_client, agent):
+    import gzip
+
+    for n in range(30):
+        make_contact(actor=agent, name=f"Contact {n}")
+    plain = _csv(manager_client.get("/api/v1/contacts/export"))
+    response = manager_client.get("/api/v1/contacts/export", HTTP_ACCEPT_ENCODING="gzip")
+    assert response["Content-Encoding"] == "gzip" and "Accept-Encoding" in response["Vary"]
+    body = gzip.decompress(b"".join(response.streaming_content)).decode("utf-8")
+    assert list(csv.DictReader(io.StringIO(body[1:]))) == plain
