@@ -35,6 +35,7 @@ UNKNOWN_BASE = 50_000_000  # numbers of callers who are nobody's contact
 UNKNOWN_NUMBERS = 500_000
 IMPORT_BASE = 60_000_000  # numbers of the CSV import file
 ADMIN_IMPORT_BASE = 70_000_000  # numbers of the admin import file
+DNC_IMPORT_BASE = 80_000_000  # numbers of the DNC registry file (scenario 9: up to 10M)
 
 DIRECTIONS = ("incoming", "outgoing", "missed", "rejected", "blocked", "voicemail")
 DIRECTION_WEIGHTS = (40, 40, 15, 3, 1, 1)
