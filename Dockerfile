@@ -25,4 +25,4 @@ RUN DJANGO_SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused@localhos
 USER crm
 
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py check --deploy --database default --fail-level ERROR && exec gunicorn crm.wsgi --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-4} --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py check --deploy --database default --fail-level ERROR && exec gunicorn crm.asgi:application -k uvicorn_worker.UvicornWorker --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-4} --access-logfile -"]

@@ -1,6 +1,8 @@
 """Fixtures shared by every app's tests. Tests run on PostgreSQL (make test)."""
 
+import django.test.client
 import pytest
+import rest_framework.test
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -8,6 +10,13 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
 from crm.http.pagination import estimates
+from crm.tests.asgi_bridge import AsgiClientHandler
+
+# Every test client request takes Django's ASGI path, as production's requests do (the
+# production server is ASGI): crm/tests/asgi_bridge.py. Both clients look their handler class
+# up when they are made.
+rest_framework.test.ForceAuthClientHandler = AsgiClientHandler
+django.test.client.ClientHandler = AsgiClientHandler
 
 
 def _uses_db(request) -> bool:
@@ -21,6 +30,7 @@ def _uses_db(request) -> bool:
 def _fast_and_isolated(request, settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"  # uploaded import files: the test's own folder
+    settings.EVENTS_MAX_STREAM_SECONDS = 0.05  # an event stream read by a test client ends
     uses_db = _uses_db(request)
     if uses_db:
         marker = request.node.get_closest_marker("django_db")

@@ -64,6 +64,13 @@ class UserUpdateSerializer(serializers.Serializer):
 class LoginSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+    device_id = serializers.CharField(
+        max_length=128,
+        required=False,
+        help_text="The phone's own identifier (as in POST /sync's device.id): the tokens of "
+        "this login belong to that device, which can then be signed out on its own "
+        "(DELETE /devices/{id}). Its device row is created if the phone never synced.",
+    )
 
 
 class LoginResponseSerializer(serializers.Serializer):

@@ -10,9 +10,11 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.devices import DEVICE_CLAIM, device_for_login
 from accounts.errors import CannotDeleteSelf, CannotLockSelfOut, EmailTaken
 from accounts.models import Role, User
 from ledger.activity import activity_record
+from ledger.notify import USER_REVOKED, notify
 
 
 @transaction.atomic
@@ -86,8 +88,10 @@ def user_update(
     user.save()
     if user.is_active is False or "password" in changes:
         # Refresh tokens die with deactivation or a new password; access tokens are refused
-        # by the authentication class as soon as is_active is false.
+        # by the authentication class as soon as is_active is false, and open event streams
+        # end when this commits.
         _revoke_refresh_tokens(user)
+        notify(USER_REVOKED, user=user.pk)
     if changes:
         action = "accounts.user.updated"
         if "role" in changes:
@@ -112,10 +116,14 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
 FAMILY_CLAIM = "fam"
 
 
-def session_start(*, user: User) -> RefreshToken:
-    """A new login: a refresh token that starts its own family."""
+def session_start(*, user: User, device_id: str | None = None) -> RefreshToken:
+    """A new login: a refresh token that starts its own family; with ``device_id`` (the
+    phone's own id) it and its descendants belong to that phone's device row (created if the
+    phone never synced)."""
     refresh = RefreshToken.for_user(user)
     refresh[FAMILY_CLAIM] = refresh[api_settings.JTI_CLAIM]
+    if device_id:
+        refresh[DEVICE_CLAIM] = device_for_login(user=user, device_id=device_id)
     # The outstanding-token row was written with the token's text before the claim was added.
     OutstandingToken.objects.filter(jti=refresh[api_settings.JTI_CLAIM]).update(token=str(refresh))
     return refresh
@@ -160,9 +168,21 @@ def session_refresh(*, raw: str) -> dict[str, str]:
     raise InvalidToken("Token is blacklisted")  # after the revocation has committed
 
 
+def sessions_revoke_device(*, user_id, device) -> int:
+    """Sign a phone out: the user's live refresh tokens issued for ``device`` (a device row's
+    id) are revoked; how many."""
+    return _revoke_where(user_id, DEVICE_CLAIM, str(device))
+
+
 def _revoke_family(user_id, family: str | None) -> None:
     """Revoke the user's live refresh tokens of ``family`` (every one of them for a token
     issued before families existed)."""
+    _revoke_where(user_id, FAMILY_CLAIM, family)
+
+
+def _revoke_where(user_id, claim: str, value: str | None) -> int:
+    """Revoke the user's live refresh tokens whose ``claim`` is ``value`` (all of them for
+    None)."""
     # Lock the user's tokens first: a refresh of one of them that is in flight either commits
     # before this (and its new token is in the read below) or waits and finds its token revoked.
     mine = OutstandingToken.objects.filter(user_id=user_id).order_by()
@@ -171,8 +191,9 @@ def _revoke_family(user_id, family: str | None) -> None:
     doomed = [
         token
         for token in live
-        if family is None or _claims(token.token, verify=False).get(FAMILY_CLAIM) == family
+        if value is None or _claims(token.token, verify=False).get(claim) == value
     ]
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in doomed], ignore_conflicts=True
     )
+    return len(doomed)

@@ -63,7 +63,9 @@ class LoginView(_PublicView):
                 throttle.record_failure(request, self)
             # Same message for an unknown email and a wrong password.
             raise AuthenticationFailed(BAD_CREDENTIALS)
-        refresh = services.session_start(user=user)
+        refresh = services.session_start(
+            user=user, device_id=serializer.validated_data.get("device_id")
+        )
         # Django's own signal: updates last_login and tells django-axes to reset the failures.
         # A token login has no session: without this, django-axes would create one (for the
         # hash in its access log), store it and send every phone a useless session cookie.

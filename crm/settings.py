@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "syncaudit",
     "procrastinate.contrib.django",
     "jobs",
+    "events",
     "dashboard",
 ]
 
@@ -112,13 +113,24 @@ if not DATABASE_URL:
     if not DEBUG:
         raise ImproperlyConfigured("DATABASE_URL must be set when DJANGO_DEBUG is off")
     DATABASE_URL = dev_database_url()
+# A pool of connections per process (psycopg_pool through Django): the ASGI server runs each
+# request's sync code in a thread of its own, so thread-local persistent connections would be
+# opened anew for every request. DATABASE_POOL_MAX_SIZE=0 switches back to persistent
+# connections (DATABASE_CONN_MAX_AGE) for a WSGI server.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10)
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+        conn_max_age=0 if DATABASE_POOL_MAX_SIZE else env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=not DATABASE_POOL_MAX_SIZE,
     )
 }
+if DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+    }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL server (postgres://...)")
 
@@ -209,6 +221,20 @@ EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 100_000)
 # How long a worker reuses the planner's estimate of a list query (it only picks how to count).
 COUNT_ESTIMATE_SECONDS = env_int("COUNT_ESTIMATE_SECONDS", 30)
 SYNC_TOMBSTONE_HORIZON_DAYS = env_int("SYNC_TOMBSTONE_HORIZON_DAYS", 90)
+
+# --- Real time (events/) ---------------------------------------------------------------------
+# A comment line on every open event stream this often (proxies drop silent connections).
+EVENTS_HEARTBEAT_SECONDS = env_int("EVENTS_HEARTBEAT_SECONDS", 15)
+# Open event streams one user may hold at once, across every app node.
+EVENTS_MAX_STREAMS_PER_USER = env_int("EVENTS_MAX_STREAMS_PER_USER", 5)
+# A stream also ends after this long (0: only when its access token expires).
+EVENTS_MAX_STREAM_SECONDS = env_int("EVENTS_MAX_STREAM_SECONDS", 0)
+# Web Push (VAPID): the server's key, a P-256 private key in PEM or as base64url of its 32
+# bytes. Unset: one derived from DJANGO_SECRET_KEY (stable across restarts and nodes).
+WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY")
+WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT", "mailto:admin@localhost")
+# At most one push message per device this often; changes in between are coalesced.
+WEBPUSH_COALESCE_SECONDS = env_int("WEBPUSH_COALESCE_SECONDS", 10)
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("calls.urls")),
     path("", include("syncaudit.urls")),
     path("", include("jobs.urls")),
+    path("", include("events.urls")),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

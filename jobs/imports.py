@@ -72,6 +72,7 @@ from jobs.models import (
     RowAction,
 )
 from jobs.sources import cell_text, file_rows
+from ledger.notify import IMPORT, notify
 
 log = logging.getLogger(__name__)
 
@@ -491,6 +492,11 @@ def _batches(job: ImportJob, kind: _Kind, *, after: int = 0) -> Iterator[list[tu
         yield batch
 
 
+def import_job_announce(job: ImportJob) -> None:
+    """Tell the job's owner (their open event streams) where it stands, on commit."""
+    notify(IMPORT, user=job.created_by_id, id=job.pk, status=job.status, progress=job.progress)
+
+
 def _progress(job: ImportJob, done: int) -> int:
     passes = 1 if job.skip_invalid or job.dry_run else 2
     total = (job.total_rows or 0) * passes
@@ -517,6 +523,7 @@ class _Ticker:
         row = ImportJob.objects.filter(pk=job.pk)
         if checkpoint is None:
             row.update(processed_rows=done, progress=job.progress, **counts)
+            import_job_announce(job)
             return
         moved = row.filter(checkpoint_row=job.checkpoint_row).update(
             processed_rows=done, progress=job.progress, checkpoint_row=checkpoint, **counts
@@ -524,6 +531,7 @@ class _Ticker:
         if not moved:
             raise JobTakenOver
         job.checkpoint_row = checkpoint
+        import_job_announce(job)
 
     def stop_if_cancelled(self) -> None:
         """Between batches (after the last one committed)."""
@@ -552,6 +560,7 @@ def import_job_claim(job_id) -> ImportJob | None:
         job.status = ImportStatus.RUNNING
         job.started_at = job.started_at or timezone.now()
         job.save(update_fields=["status", "started_at"])
+        import_job_announce(job)
     return job
 
 
@@ -563,6 +572,7 @@ def _finish(job: ImportJob, status: str, error: str = "") -> None:
         status=status, error=error, finished_at=job.finished_at, progress=job.progress,
         phase=job.phase,
     )  # fmt: skip
+    import_job_announce(job)
 
 
 def import_job_run(job_id, *, last_attempt: bool = True) -> str | None:

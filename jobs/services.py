@@ -16,7 +16,7 @@ from crm.http.errors import PayloadTooLarge
 from dnc.models import DncList
 from dnc.services import dnc_entries_unload
 from jobs.errors import ImportErrorCode, ImportInvalid, ImportRefused
-from jobs.imports import job_header, kind_for
+from jobs.imports import import_job_announce, job_header, kind_for
 from jobs.mapping import IGNORE, cell_key, mapping_problems, mapping_propose
 from jobs.models import (
     FINISHED,
@@ -190,6 +190,7 @@ def import_job_map(*, actor: User, job: ImportJob, mapping, save_as: str = "") -
     job.mapping = _mapping_for(job.kind, job.columns, mapping, None)
     job.status = ImportStatus.PENDING
     job.save(update_fields=["mapping", "status"])
+    import_job_announce(job)
     if save_as:
         saved = ImportMapping.objects.filter(kind=job.kind, name__iexact=save_as).first()
         saved = saved or ImportMapping(kind=job.kind, name=save_as)
@@ -223,6 +224,7 @@ def import_job_cancel(*, actor: User, job: ImportJob) -> ImportJob:
         job.status, job.finished_at = ImportStatus.CANCELLED, timezone.now()
         job.error = "Cancelled before it started."
         job.save(update_fields=["cancel_requested", "status", "finished_at", "error"])
+        import_job_announce(job)
     activity_record(actor=actor, action="jobs.import.cancelled", obj=job)
     return job
 

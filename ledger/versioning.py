@@ -23,6 +23,7 @@ the last id so paging can stop in the middle of such a group.
 from django.db import connection
 
 from ledger.models import ChangeFeed
+from ledger.notify import CHANNEL, FEED
 
 CONTACTS = "contacts"
 CALLS = "calls"
@@ -30,9 +31,13 @@ LISTS = "lists"
 DNC = "dnc"
 FEEDS = (CONTACTS, CALLS, LISTS, DNC)
 
+# The version and its poke in one statement: the NOTIFY is delivered when the writer commits
+# (ledger/notify.py), so a client woken by it always finds the change.
 _NEXT = (
-    f"UPDATE {ChangeFeed._meta.db_table} SET version = version + 1 WHERE name = %s "  # noqa: S608 - the model's table name
-    "RETURNING version"
+    f"WITH issued AS (UPDATE {ChangeFeed._meta.db_table} SET version = version + 1 "  # noqa: S608 - the model's table name
+    "WHERE name = %s RETURNING name, version) "
+    f"SELECT version, pg_notify('{CHANNEL}', json_build_object("
+    f"'kind', '{FEED}', 'feed', name, 'version', version)::text) FROM issued"
 )
 
 

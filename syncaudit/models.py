@@ -16,6 +16,12 @@ class Device(models.Model):
     first_seen = models.DateTimeField(default=timezone.now)
     last_sync_at = models.DateTimeField(null=True, blank=True)
     last_cursor = models.TextField(blank=True)
+    revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the phone was signed out (its refresh tokens revoked, its event "
+        "stream ended); a new login naming it signs it in again.",
+    )
 
     class Meta:
         ordering = ["-last_sync_at", "id"]
@@ -25,6 +31,28 @@ class Device(models.Model):
 
     def __str__(self):
         return f"{self.device_id} ({self.platform} {self.app_version})"
+
+
+class PushSubscription(models.Model):
+    """A device's Web Push (UnifiedPush) endpoint: while the phone holds no event stream,
+    changes send it a data-less message (events/push.py), at most one per
+    WEBPUSH_COALESCE_SECONDS."""
+
+    device = models.OneToOneField(Device, on_delete=models.CASCADE, related_name="push")
+    endpoint = models.URLField(max_length=2000)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The feeds' versions the phone was last poked for ({"contacts": 12, ...}): a change is
+    # one that moved a feed past them.
+    heads_seen = models.JSONField(default=dict, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return f"push for {self.device_id}"
 
 
 class SyncOutcome(models.TextChoices):

@@ -94,8 +94,12 @@ def _settled(cursor: Cursor, version: int) -> Cursor:
     return Cursor(cursor.feed, cursor.epoch, max(version, cursor.high_water))
 
 
-def device_list() -> QuerySet[Device]:
-    return Device.objects.select_related("user").order_by("-last_sync_at", "id")
+def device_list(*, viewer) -> QuerySet[Device]:
+    """Managers and admins see every phone; everyone else their own."""
+    queryset = Device.objects.select_related("user", "push").order_by("-last_sync_at", "id")
+    if not viewer.is_manager_or_admin:
+        queryset = queryset.filter(user=viewer)
+    return queryset
 
 
 def sync_record_list(*, viewer) -> QuerySet[SyncRecord]:

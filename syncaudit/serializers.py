@@ -1,3 +1,6 @@
+import base64
+import binascii
+
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
@@ -12,7 +15,7 @@ from contacts.serializers import (
 )
 from crm.http.schema import CURSOR_PATTERN
 from dnc.serializers import DncFeedEntrySerializer
-from syncaudit.models import Device, SyncRecord
+from syncaudit.models import Device, PushSubscription, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
 
 
@@ -195,7 +198,57 @@ class DeviceSerializer(serializers.ModelSerializer):
             "first_seen",
             "last_sync_at",
             "last_cursor",
+            "revoked_at",
+            "push",
         ]
+
+    push = serializers.SerializerMethodField(help_text="Has a Web Push endpoint.")
+
+    def get_push(self, device) -> bool:
+        try:
+            return device.push is not None
+        except PushSubscription.DoesNotExist:
+            return False
+
+
+def _base64url_bytes(value: str, size: int, name: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, binascii.Error):
+        raise serializers.ValidationError(f"{name} must be base64url.") from None
+    if len(raw) != size:
+        raise serializers.ValidationError(f"{name} must be {size} bytes (base64url).")
+    return value
+
+
+class PushKeysSerializer(serializers.Serializer):
+    p256dh = serializers.CharField(
+        max_length=200, help_text="The subscription's P-256 public key (65 bytes, base64url)."
+    )
+    auth = serializers.CharField(
+        max_length=100, help_text="The subscription's auth secret (16 bytes, base64url)."
+    )
+
+    def validate_p256dh(self, value):
+        return _base64url_bytes(value, 65, "p256dh")
+
+    def validate_auth(self, value):
+        return _base64url_bytes(value, 16, "auth")
+
+
+class PushSubscriptionInSerializer(serializers.Serializer):
+    endpoint = serializers.URLField(
+        max_length=2000, help_text="The push endpoint URL the distributor gave (http or https)."
+    )
+    keys = PushKeysSerializer()
+
+
+class PushSubscriptionSerializer(serializers.ModelSerializer):
+    device = serializers.UUIDField(source="device_id")
+
+    class Meta:
+        model = PushSubscription
+        fields = ["device", "endpoint", "created_at", "last_sent_at"]
 
 
 class SyncRecordSerializer(serializers.ModelSerializer):

@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 
+from accounts.services import sessions_revoke_device
 from calls.models import CallLog
 from calls.services import calls_upload
 from contacts import services as contact_services
@@ -22,10 +23,17 @@ from crm.text import text_storable
 from crm.timestamps import timestamp_parse
 from ledger.activity import activity_record
 from ledger.models import ChangeFeed, epoch_new
+from ledger.notify import DEVICE_REVOKED, notify
 from ledger.versioning import CALLS, CONTACTS, FEEDS, LISTS, feed_ensure, version_next
 from syncaudit.cursors import Cursor
 from syncaudit.errors import SyncErrorCode
-from syncaudit.models import ITEM_ERRORS_KEPT, Device, SyncOutcome, SyncRecord
+from syncaudit.models import (
+    ITEM_ERRORS_KEPT,
+    Device,
+    PushSubscription,
+    SyncOutcome,
+    SyncRecord,
+)
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, feed_cursor_check, feed_read
 
 ERROR = "error"
@@ -49,6 +57,49 @@ def device_touch(*, user, device_id: str, platform: str, app_version: str) -> De
         user=user, device_id=device_id, defaults={"platform": platform, "app_version": app_version}
     )
     return device
+
+
+def device_for_login(*, user, device_id: str) -> Device:
+    """The phone a login names (registered with accounts.devices at start-up): its row,
+    created if it never synced; a new login signs a signed-out phone in again."""
+    device, _ = Device.objects.get_or_create(user=user, device_id=device_id)
+    if device.revoked_at is not None:
+        device.revoked_at = None
+        device.save(update_fields=["revoked_at"])
+    return device
+
+
+@transaction.atomic
+def device_revoke(*, actor, device: Device) -> Device:
+    """Sign a phone out: its refresh tokens stop working, its push endpoint is dropped, and its
+    open event stream ends when this commits (a poke every app node hears)."""
+    sessions_revoke_device(user_id=device.user_id, device=device.pk)
+    device.revoked_at = timezone.now()
+    device.save(update_fields=["revoked_at"])
+    PushSubscription.objects.filter(device=device).delete()
+    notify(DEVICE_REVOKED, device=device.pk)
+    activity_record(actor=actor, action="sync.device.revoked", obj=device)
+    return device
+
+
+@transaction.atomic
+def device_push_register(*, device: Device, endpoint: str, p256dh: str, auth: str):
+    """Store (or replace) the device's Web Push endpoint; pokes start from the feeds' heads
+    now, so a new endpoint gets no message for what happened before it."""
+    heads = dict(ChangeFeed.objects.values_list("name", "version"))
+    subscription, _ = PushSubscription.objects.update_or_create(
+        device=device,
+        defaults={
+            "endpoint": endpoint, "p256dh": p256dh, "auth": auth, "heads_seen": heads,
+            "failures": 0, "retry_at": None, "last_error": "",
+        },
+    )  # fmt: skip
+    return subscription
+
+
+def device_push_remove(*, device: Device) -> bool:
+    deleted, _ = PushSubscription.objects.filter(device=device).delete()
+    return bool(deleted)
 
 
 def _result(index: int, item, result: str, **extra) -> dict:

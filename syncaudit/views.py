@@ -1,21 +1,22 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, viewsets
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsManagerOrAdmin
 from crm.http.clients import client_address
 from crm.http.errors import PayloadTooLarge
+from crm.http.routers import UuidLookupMixin
 from crm.http.schema import CURSOR_PATTERN
 from dnc.services import dnc_expire_due
 from ledger.versioning import CALLS, CONTACTS, DNC, LISTS
 from syncaudit import selectors, services
 from syncaudit.errors import InvalidCursor
 from syncaudit.filters import SyncRecordFilter
-from syncaudit.models import SyncRecord
+from syncaudit.models import Device, SyncRecord
 from syncaudit.serializers import (
     CURSOR_HELP,
     CallFeedPageSerializer,
@@ -24,6 +25,8 @@ from syncaudit.serializers import (
     DncFeedPageSerializer,
     FeedQuerySerializer,
     ListFeedPageSerializer,
+    PushSubscriptionInSerializer,
+    PushSubscriptionSerializer,
     SyncRecordSerializer,
     SyncRequestSerializer,
     SyncResponseSerializer,
@@ -140,12 +143,56 @@ def _parse_sync_request(data) -> tuple[services.SyncRequest | None, APIException
     return sync_request, None
 
 
-class DeviceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    permission_classes = [IsManagerOrAdmin]
+class DeviceViewSet(
+    UuidLookupMixin, mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """Phones: everyone sees and signs out their own; managers and admins every phone."""
+
     serializer_class = DeviceSerializer
 
     def get_queryset(self):
-        return selectors.device_list()
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Device.objects.none()
+        return selectors.device_list(viewer=self.request.user)
+
+    @extend_schema(
+        description="Sign the phone out: its refresh tokens stop working, its event stream "
+        "ends and its push endpoint is dropped. A new login naming it signs it in again."
+    )
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        services.device_revoke(actor=self.request.user, device=instance)
+
+    @extend_schema(
+        methods=["POST"],
+        request=PushSubscriptionInSerializer,
+        responses={201: PushSubscriptionSerializer},
+        description="Register the phone's Web Push (UnifiedPush) endpoint; it replaces any "
+        "earlier one. Only the phone's own user may.",
+    )
+    @extend_schema(methods=["DELETE"], request=None, responses={204: None})
+    @action(detail=True, methods=["post", "delete"], url_path="push")
+    def push(self, request, pk=None):
+        device = self.get_object()
+        if device.user_id != request.user.pk:
+            raise PermissionDenied("Only the phone's own user manages its push endpoint.")
+        if request.method == "DELETE":
+            services.device_push_remove(device=device)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = PushSubscriptionInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        subscription = services.device_push_register(
+            device=device,
+            endpoint=data["endpoint"],
+            p256dh=data["keys"]["p256dh"],
+            auth=data["keys"]["auth"],
+        )
+        return Response(
+            PushSubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED
+        )
 
 
 class SyncRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

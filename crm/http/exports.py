@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import Func, TextField
-from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
+from crm.http.streaming import FileResponse, StreamingHttpResponse
 from crm.timestamps import iso_utc
 
 FORMATS = ("csv", "xlsx")

@@ -68,6 +68,8 @@ class GZipMiddleware(DjangoGZipMiddleware):
     def process_response(self, request, response):
         if request.path.startswith(self.never):
             return response
+        if response.get("Content-Type", "").startswith("text/event-stream"):
+            return response  # a compressor would hold each event back until it fills a block
         if response.streaming and "attachment" in response.get("Content-Disposition", ""):
             return _gzip_file(request, response)
         if not response.streaming and len(response.content) < self.min_length:

@@ -19,7 +19,6 @@ test's own header back, so negative_data_rejection cannot judge it (ignored_auth
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
-from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -27,8 +26,10 @@ from schemathesis.checks import CHECKS, load_all_checks
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
+from crm.tests.asgi_bridge import asgi_wsgi_app
 
-schema = schemathesis.openapi.from_wsgi("/api/v1/schema", get_wsgi_application())
+# Through Django's ASGI path, as the production server serves it (crm/tests/asgi_bridge.py).
+schema = schemathesis.openapi.from_wsgi("/api/v1/schema", asgi_wsgi_app())
 
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()

@@ -18,7 +18,7 @@ from contacts.tests.factories import make_contact
 from crm.tests.helpers import assert_error
 from dnc.services import DncEntryInput, dnc_entries_add, dnc_list_create
 from jobs.services import import_job_create
-from syncaudit.models import SyncRecord
+from syncaudit.models import Device, SyncRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +30,7 @@ EDITORS = {"admin": OK, "manager": OK, "agent": 403, "viewer": 403}  # contact o
 STAFF = {"admin": OK, "manager": OK, "agent": 403, "viewer": 403}
 ADMINS = {"admin": OK, "manager": 403, "agent": 403, "viewer": 403}
 OWN_RECORDS = {"admin": OK, "manager": OK, "agent": 404, "viewer": 404}  # a manager's record
+NOT_MINE = {"admin": 403, "manager": 403, "agent": 404, "viewer": 404}  # a manager's phone
 PUBLIC = dict.fromkeys(ROLES, OK)
 BULK_NOTHING = {"action": "delete", "contact_ids": []}
 
@@ -93,7 +94,13 @@ MATRIX = [
     ("sync", "post", "/api/v1/sync", {"device": {"id": "d"}}, ALL),
     ("sync-audit-list", "get", "/api/v1/sync/audit", None, ALL),
     ("sync-audit-detail", "get", "/api/v1/sync/audit/{record}", None, OWN_RECORDS),
-    ("device-list", "get", "/api/v1/devices", None, STAFF),
+    ("device-list", "get", "/api/v1/devices", None, ALL),  # everyone their own
+    ("device-detail", "delete", "/api/v1/devices/{device}", None, OWN_RECORDS),
+    # only the phone's own user: a manager sees it (403), an agent does not (404)
+    ("device-push", "post", "/api/v1/devices/{device}/push", {}, NOT_MINE),
+    ("device-push", "delete", "/api/v1/devices/{device}/push", None, NOT_MINE),
+    ("devices-push-key", "get", "/api/v1/devices/push-key", None, ALL),
+    ("events", "get", "/api/v1/events", None, ALL),
     ("import-list", "get", "/api/v1/imports", None, STAFF),
     ("import-list", "post", "/api/v1/imports", {}, STAFF),
     ("import-detail", "get", "/api/v1/imports/{import_job}", None, STAFF),
@@ -139,6 +146,7 @@ def world():
     contact = make_contact(actor=owner)
     call = make_call(user=owner, phone=contact.phone_normalized)
     record = SyncRecord.objects.create(user=manager, device_ref="m-phone")
+    device = Device.objects.create(user=manager, device_id="m-phone")
     target = UserFactory(role=Role.AGENT)
     field = ContactField.objects.create(key="budget", label="Budget", type="number")
     contact_list = list_create(actor=manager, name="Campaign")
@@ -160,6 +168,7 @@ def world():
         "contact_phone": contact.phone_normalized.replace("+", "%2B"),
         "call": call.id,
         "record": record.id,
+        "device": device.id,
         "user": target.id,
     }
 

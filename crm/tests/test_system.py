@@ -121,10 +121,13 @@ def test_readyz_is_503_while_the_database_is_down_and_recovers(anon_client, sett
     assert anon_client.get("/readyz").status_code == HTTPStatus.OK
     real = connection.settings_dict["PORT"]
     connection.close()
+    connection.close_pool()  # the pool's open connections would outlive the "outage"
     connection.settings_dict["PORT"] = "1"  # nothing listens there: the database is "down"
     try:
         assert_error(anon_client.get("/readyz"), 503, "service_unavailable")
     finally:
+        connection.close()
+        connection.close_pool()
         connection.settings_dict["PORT"] = real
     assert anon_client.get("/readyz").status_code == HTTPStatus.OK
 

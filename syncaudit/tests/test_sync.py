@@ -224,19 +224,19 @@ def test_pull_pages_with_has_more(agent_client):
     assert len(seen) == len(set(seen)) == 5
 
 
-def test_devices_are_for_managers_and_admins(
+def test_managers_and_admins_see_every_device_and_others_their_own(
     agent_client, manager_client, admin_client, viewer_client
 ):
+    # The Additions replace v1's 403 for agents: everyone sees (and signs out) their own phones.
     sync(agent_client)
-    for client in (manager_client, admin_client):
+    for client in (manager_client, admin_client, agent_client):
         body = client.get("/api/v1/devices").json()
         assert body["count"] == 1
         device = body["results"][0]
         assert device["device_id"] == DEVICE["id"]
         assert device["app_version"] == "1.4.0" and device["last_sync_at"]
         assert device["last_cursor"]
-    for client in (agent_client, viewer_client):
-        assert_error(client.get("/api/v1/devices"), 403)
+    assert viewer_client.get("/api/v1/devices").json()["count"] == 0
 
 
 def test_audit_visibility(agent_client, client_for, other_agent, manager_client, agent):

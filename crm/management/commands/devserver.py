@@ -1,5 +1,6 @@
-"""`make run`: migrate, say which database this is, start a background worker, then Django's
-development server (the worker stops with it)."""
+"""`make run`: migrate, say which database this is, start a background worker, then the ASGI
+development server (uvicorn, reloading on code changes; the worker stops with it). It serves
+what production serves, event streams included."""
 
 import atexit
 import os
@@ -22,13 +23,24 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args, addrport: str, **options):
-        # The autoreloader runs this command again in a child process (RUN_MAIN): migrate and
-        # the banner belong to the first run only.
-        if not os.environ.get("RUN_MAIN"):
-            call_command("migrate", interactive=False, verbosity=1)
-            self.stdout.write(self._banner(addrport))
-            self._start_worker()
-        call_command("runserver", addrport)
+        import uvicorn
+
+        call_command("migrate", interactive=False, verbosity=1)
+        self.stdout.write(self._banner(addrport))
+        self._start_worker()
+        host, _, port = addrport.rpartition(":")
+        # The reloader runs the server in a child process and restarts it when a .py file
+        # changes; migrate, the banner and the worker belong to this process only.
+        uvicorn.run(
+            "crm.asgi:application",
+            host=host or "127.0.0.1",
+            port=int(port),
+            reload=True,
+            reload_dirs=[str(settings.BASE_DIR)],
+            reload_excludes=[".venv/*", ".pgdata/*", "media/*", "bench/.work/*"],
+            lifespan="off",
+            log_level="info",
+        )
 
     def _start_worker(self) -> None:
         """One worker beside the server, in its own process, stopped when this one ends."""
