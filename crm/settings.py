@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "procrastinate.contrib.django",
     "jobs",
     "dashboard",
+    "carddav",
 ]
 
 MIDDLEWARE = [
