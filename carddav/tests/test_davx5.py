@@ -11,6 +11,7 @@ from accounts.tests.factories import UserFactory
 from carddav.tests.helpers import (
     NS,
     PROPFIND_CAPABILITIES,
+    SYNC,
     DavClient,
     Multistatus,
     card,
@@ -178,15 +179,15 @@ def test_a_delete_with_if_match(phone, agent):
     assert phone.http.get(phone.book + name).status_code == HTTPStatus.NOT_FOUND
 
 
+def _sync_refused(phone, token: str):
+    """A sync-collection that must not be answered with a multistatus."""
+    body = SYNC.format(token=token, limit="")
+    return phone.request("REPORT", phone.book, body, depth="1")
+
+
 @pytest.mark.parametrize("token", ["garbage", "http://crm.invalid/ns/sync/forged:abc"])
 def test_a_forged_token_is_403_valid_sync_token(phone, token):
-    response = phone.request(
-        "REPORT",
-        phone.book,
-        f'<sync-collection xmlns="DAV:"><sync-token>{token}</sync-token>'
-        "<sync-level>1</sync-level><prop><getetag/></prop></sync-collection>",
-        depth="1",
-    )
+    response = _sync_refused(phone, token)
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert b"valid-sync-token" in response.content
 
@@ -195,13 +196,7 @@ def test_an_expired_token_is_403_valid_sync_token_and_a_new_sync_works(phone, ag
     make_contact(actor=agent)
     token = phone.sync().sync_token
     ChangeFeed.objects.filter(name=CONTACTS).update(epoch=12345)  # cursors reset
-    response = phone.request(
-        "REPORT",
-        phone.book,
-        f'<sync-collection xmlns="DAV:"><sync-token>{token}</sync-token>'
-        "<sync-level>1</sync-level><prop><getetag/></prop></sync-collection>",
-        depth="1",
-    )
+    response = _sync_refused(phone, token)
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert b"<d:valid-sync-token/>" in response.content
     assert len(_members(phone.sync(), phone.book)) == 1
