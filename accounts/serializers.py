@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Role, User
-from crm.http.fields import StrictBooleanField
+from crm.http.fields import StrictBooleanField, StrictCharField
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -91,7 +91,7 @@ class AppPasswordSerializer(serializers.Serializer):
 
 
 class AppPasswordCreateSerializer(serializers.Serializer):
-    label = serializers.CharField(max_length=100, trim_whitespace=True)
+    label = StrictCharField(max_length=100, trim_whitespace=True)
 
 
 class AppPasswordCreatedSerializer(serializers.Serializer):
