@@ -135,6 +135,8 @@ def _escape(text: str) -> str:
 
 def _fold(line: str) -> str:
     """RFC 6350 line folding at 75 octets (never inside a UTF-8 sequence)."""
+    if len(line) <= 75 and line.isascii():  # most lines: nothing to fold, nothing to measure
+        return line
     out, current, size = [], [], 0
     for char in line:
         width = len(char.encode("utf-8"))
