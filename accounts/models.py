@@ -88,3 +88,25 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def can_write(self) -> bool:
         return self.role != Role.VIEWER
+
+
+class AppPassword(models.Model):
+    """A device's password for CardDAV (DAVx5 and other stock clients): per device, shown once,
+    revocable. Only the SHA-256 digest of the secret is stored (accounts/apppasswords.py says
+    why a fast hash is right for 256 random bits)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="app_passwords")
+    label = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = "app password"
+        indexes = [models.Index(fields=["user", "-created_at"], name="apppassword_user_idx")]
+
+    def __str__(self):
+        return f"{self.label} ({self.user_id})"

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Role, User
-from crm.http.fields import StrictBooleanField
+from crm.http.fields import StrictBooleanField, StrictCharField
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -86,3 +86,25 @@ class RefreshSerializer(serializers.Serializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class AppPasswordSerializer(serializers.Serializer):
+    """An app password as listed: never its secret."""
+
+    id = serializers.UUIDField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    last_used_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class AppPasswordCreateSerializer(serializers.Serializer):
+    label = StrictCharField(max_length=100, trim_whitespace=True)
+
+
+class AppPasswordCreatedSerializer(serializers.Serializer):
+    """The answer to a create: the secret, this once."""
+
+    id = serializers.UUIDField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    password = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)

@@ -5,6 +5,9 @@ from crm.http.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("users", views.UserViewSet, basename="user")
+# Before syncaudit's "devices" router (crm/urls.py includes accounts first): its detail route
+# would take "app-passwords" for a device id.
+router.register("devices/app-passwords", views.AppPasswordViewSet, basename="app-password")
 
 urlpatterns = [
     re_path(r"^auth/login/?$", views.LoginView.as_view(), name="auth-login"),

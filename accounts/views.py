@@ -9,10 +9,13 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import selectors, services
+from accounts import apppasswords, selectors, services
 from accounts.lockout import lockout_seconds
 from accounts.permissions import IsAdminRole
 from accounts.serializers import (
+    AppPasswordCreatedSerializer,
+    AppPasswordCreateSerializer,
+    AppPasswordSerializer,
     LoginResponseSerializer,
     LoginSerializer,
     RefreshSerializer,
@@ -24,6 +27,7 @@ from accounts.serializers import (
 )
 from accounts.throttles import LoginAddressThrottle, LoginEmailCeiling, LoginEmailThrottle
 from crm.http.errors import ApiError
+from crm.http.routers import UuidLookupMixin
 
 BAD_CREDENTIALS = "Invalid email or password."
 
@@ -156,3 +160,40 @@ class UserViewSet(
 
     def perform_destroy(self, instance):
         services.user_deactivate(actor=self.request.user, user=instance)
+
+
+class AppPasswordViewSet(
+    UuidLookupMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The caller's own app passwords for CardDAV (every role: viewers get a read-only book).
+    Another user's is a 404, like one that does not exist."""
+
+    serializer_class = AppPasswordSerializer
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return apppasswords.app_password_list(user=self.request.user)
+
+    @extend_schema(
+        request=AppPasswordCreateSerializer, responses={201: AppPasswordCreatedSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = AppPasswordCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        app_password, secret = apppasswords.app_password_create(
+            user=request.user, label=serializer.validated_data["label"]
+        )
+        body = {
+            "id": app_password.id,
+            "label": app_password.label,
+            "password": secret,
+            "created_at": app_password.created_at,
+        }
+        return Response(AppPasswordCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        apppasswords.app_password_revoke(actor=self.request.user, app_password=instance)

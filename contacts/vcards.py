@@ -10,8 +10,10 @@ and 4.0 (``tel:`` URIs), one card or many per file. A card becomes the row an im
 - ``email``: the first EMAIL (the others go to ``notes`` too); ``company``: ORG's first part;
   ``title``: TITLE; ``notes``: NOTE; ``tags``: CATEGORIES.
 
-Writing gives vCard 3.0 (what every client reads): FN, N, TEL (E.164), EMAIL, ORG, TITLE,
-NOTE, CATEGORIES, and UID (the contact's id) and REV.
+Writing gives vCard 3.0 (what every client reads) or, when asked (CardDAV), 4.0: FN, N, TEL
+(E.164), EMAIL, ORG, TITLE, NOTE, CATEGORIES, and UID (the contact's id, or the UID a CardDAV
+client gave the card) and REV. It works on plain rows, without vobject: CardDAV serves every
+card of the book through it.
 """
 
 from collections.abc import Iterable, Iterator
@@ -91,6 +93,27 @@ def card_record(card) -> dict:
     }
 
 
+def vcard_read_one(text: str) -> dict:
+    """The one card of a CardDAV upload as card_record() gives it, plus its ``uid`` ("" when it
+    has none). PHOTO, LOGO, X- properties and the rest are read past and not kept."""
+    if "BEGIN:VCARD" not in text[:4096].upper():
+        raise VcardsInvalid("The body holds no vCard (no BEGIN:VCARD line).")
+    try:
+        cards = [c for c in vobject.readComponents(text) if c.name.upper() == "VCARD"]
+    except Exception as exc:  # vobject raises ParseError, ValueError, LookupError (a charset)...
+        raise VcardsInvalid(f"The vCard cannot be read: {exc}.") from None
+    if len(cards) != 1:
+        raise VcardsInvalid("A card holds exactly one vCard.")
+    card = cards[0]
+    try:
+        record = card_record(card)
+    except Exception as exc:  # a property whose value vobject could not make sense of
+        raise VcardsInvalid(f"The vCard cannot be read: {exc}.") from None
+    uid = _values(card, "uid")
+    record["uid"] = _text(uid[0].value)[:255] if uid else ""
+    return record
+
+
 def vcards_read(text: str) -> Iterator[dict]:
     """Each card of a vCard file as card_record() gives it, in file order."""
     if "BEGIN:VCARD" not in text[:4096].upper():
@@ -112,6 +135,8 @@ def _escape(text: str) -> str:
 
 def _fold(line: str) -> str:
     """RFC 6350 line folding at 75 octets (never inside a UTF-8 sequence)."""
+    if len(line) <= 75 and line.isascii():  # most lines: nothing to fold, nothing to measure
+        return line
     out, current, size = [], [], 0
     for char in line:
         width = len(char.encode("utf-8"))
@@ -124,23 +149,27 @@ def _fold(line: str) -> str:
     return "\r\n".join(out)
 
 
-def contact_vcard(row: dict) -> str:
+def contact_vcard(row: dict, *, version: str = "3.0", uid: str | None = None) -> str:
     """A contact (an export row: id, name, phone_normalized, email, company, title, notes,
-    tags, updated_at) as a vCard 3.0."""
+    tags, updated_at) as a vCard 3.0, or 4.0. ``uid`` replaces the contact's id as UID (the
+    UID a CardDAV client gave the card: clients such as vdirsyncer match cards by it)."""
     name = row["name"]
     given, _, family = name.rpartition(" ")
     if not given:
         given, family = family, ""
+    four = version == "4.0"
     lines = [
         "BEGIN:VCARD",
-        "VERSION:3.0",
-        f"UID:{row['id']}",
+        f"VERSION:{'4.0' if four else '3.0'}",
+        f"UID:{_escape(uid) if uid else row['id']}",
         f"FN:{_escape(name)}",
         f"N:{_escape(family)};{_escape(given)};;;",
-        f"TEL;TYPE=CELL:{row['phone_normalized']}",
+        f"TEL;VALUE=uri;TYPE=cell:tel:{row['phone_normalized']}"
+        if four
+        else f"TEL;TYPE=CELL:{row['phone_normalized']}",
     ]
     if row.get("email"):
-        lines.append(f"EMAIL;TYPE=INTERNET:{_escape(row['email'])}")
+        lines.append(f"EMAIL{'' if four else ';TYPE=INTERNET'}:{_escape(row['email'])}")
     if row.get("company"):
         lines.append(f"ORG:{_escape(row['company'])}")
     if row.get("title"):
@@ -150,7 +179,10 @@ def contact_vcard(row: dict) -> str:
     if row.get("tags"):
         lines.append("CATEGORIES:" + ",".join(_escape(tag) for tag in row["tags"]))
     if row.get("updated_at"):
-        lines.append(f"REV:{iso_utc(row['updated_at'])}")
+        rev = iso_utc(row["updated_at"])
+        if four:  # 4.0's timestamp is the basic format: 20260102T030405Z
+            rev = rev[:19].replace("-", "").replace(":", "") + "Z"
+        lines.append(f"REV:{rev}")
     lines.append("END:VCARD")
     return "".join(_fold(line) + "\r\n" for line in lines)
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "jobs",
     "events",
     "dashboard",
+    "carddav",
 ]
 
 MIDDLEWARE = [

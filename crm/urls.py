@@ -25,6 +25,8 @@ urlpatterns = [
     # Django would answer its HTML debug page instead of calling handler404).
     re_path(r"^api/", views.api_not_found),
     path("admin/dashboard/", include("dashboard.urls")),
+    # CardDAV for stock phone apps (DAVx5): /dav/ and /.well-known/carddav (docs/CARDDAV.md).
+    path("", include("carddav.urls")),
     path("admin/", admin.site.urls),
 ]
 

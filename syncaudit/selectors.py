@@ -64,10 +64,14 @@ def feed_cursor_check(feed: str, raw: str | None) -> tuple[Cursor, ChangeFeed]:
     return cursor, state
 
 
-def feed_read(feed: str, cursor: Cursor, *, limit: int = FEED_LIMIT_DEFAULT) -> FeedPage:
-    """Changes after ``cursor`` in (version, id) order. One query, whatever the table size:
-    the (version, id) index is range-scanned from the cursor."""
-    model, rows_of, to_dict, served = _FEEDS[feed]
+def feed_rows(
+    feed: str, cursor: Cursor, *, limit: int = FEED_LIMIT_DEFAULT, rows_of=None
+) -> tuple[list[dict], Cursor, bool]:
+    """The rows after ``cursor`` in (version, id) order, the cursor after them and whether
+    more follow. One query, whatever the table size: the (version, id) index is range-scanned
+    from the cursor. ``rows_of`` (a queryset -> rows with at least id and version) replaces
+    the feed's own columns: CardDAV's sync-collection reads ids and versions only."""
+    model, feed_rows_of, _, served = _FEEDS[feed]
     after = Q(version__gt=cursor.version)
     if cursor.last_id:
         after |= Q(version=cursor.version, id__gt=cursor.last_id)
@@ -75,17 +79,24 @@ def feed_read(feed: str, cursor: Cursor, *, limit: int = FEED_LIMIT_DEFAULT) -> 
     if cursor.high_water and served is not None:
         # Full sync: records deleted before it began are not news to this phone.
         queryset = queryset.filter(served | Q(version__gt=cursor.high_water))
-    rows = list(rows_of(queryset.order_by("version", "id"))[: limit + 1])
+    rows = list((rows_of or feed_rows_of)(queryset.order_by("version", "id"))[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
     if not rows:
         position = cursor if not cursor.high_water else _settled(cursor, cursor.version)
-        return FeedPage(changes=[], cursor=position.encode(), has_more=False)
+        return rows, position, False
     last = rows[-1]
     if has_more:
         position = Cursor(feed, cursor.epoch, last["version"], str(last["id"]), cursor.high_water)
     else:
         position = _settled(cursor, last["version"])
+    return rows, position, has_more
+
+
+def feed_read(feed: str, cursor: Cursor, *, limit: int = FEED_LIMIT_DEFAULT) -> FeedPage:
+    """Changes after ``cursor`` as the feed shows them (feed_rows)."""
+    to_dict = _FEEDS[feed][2]
+    rows, position, has_more = feed_rows(feed, cursor, limit=limit)
     return FeedPage(changes=[to_dict(r) for r in rows], cursor=position.encode(), has_more=has_more)
 
 

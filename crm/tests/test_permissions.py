@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.apppasswords import app_password_create
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
 from calls.tests.factories import make_call
@@ -101,6 +102,16 @@ MATRIX = [
     ("device-push", "delete", "/api/v1/devices/{device}/push", None, NOT_MINE),
     ("devices-push-key", "get", "/api/v1/devices/push-key", None, ALL),
     ("events", "get", "/api/v1/events", None, ALL),
+    ("app-password-list", "get", "/api/v1/devices/app-passwords", None, ALL),
+    ("app-password-list", "post", "/api/v1/devices/app-passwords", {"label": "Pixel"}, ALL),
+    # Someone else's app password: 404 for everyone (each manages their own only).
+    (
+        "app-password-detail",
+        "delete",
+        "/api/v1/devices/app-passwords/{app_password}",
+        None,
+        dict.fromkeys(("admin", "manager", "agent", "viewer"), 404),
+    ),
     ("import-list", "get", "/api/v1/imports", None, STAFF),
     ("import-list", "post", "/api/v1/imports", {}, STAFF),
     ("import-detail", "get", "/api/v1/imports/{import_job}", None, STAFF),
@@ -157,7 +168,9 @@ def world():
     )
     upload = SimpleUploadedFile("book.csv", b"name,phone\r\nAda,+12025550143\r\n")
     import_job = import_job_create(actor=manager, file=upload, kind="contacts")
+    app_password, _ = app_password_create(user=manager, label="Manager's phone")
     return {
+        "app_password": app_password.id,
         "import_job": import_job.id,
         "dnc_list": dnc_list.id,
         "dnc_entry": dnc_entry.id,
