@@ -138,8 +138,23 @@ def django_json(env: dict, code: str):
     return json.loads(out.strip().splitlines()[-1])
 
 
+# The server the app runs under: "asgi" (the production command, gunicorn's uvicorn workers,
+# the default) or "wsgi" (gunicorn's sync workers, as before the real-time issue, with
+# persistent connections instead of the pool). ``python -m bench --server wsgi`` sets it.
+SERVER_COMMANDS = {
+    "asgi": ["crm.asgi:application", "-k", "uvicorn_worker.UvicornWorker"],
+    "wsgi": ["crm.wsgi"],
+}
+
+
+def bench_server() -> str:
+    return os.environ.get("BENCH_SERVER", "asgi")
+
+
 class Gunicorn:
-    """``gunicorn crm.wsgi`` as the README's production section runs it, on a free port."""
+    """The app as the README's production section runs it (``gunicorn crm.asgi:application
+    -k uvicorn_worker.UvicornWorker``, or ``crm.wsgi`` with ``--server wsgi``), on a free
+    port."""
 
     def __init__(self, env: dict, port: int, workers: int, log_name: str = "gunicorn"):
         self.env = env
@@ -154,12 +169,15 @@ class Gunicorn:
 
     def start(self) -> "Gunicorn":
         WORK.mkdir(parents=True, exist_ok=True)
+        env = dict(self.env)
+        if bench_server() == "wsgi":
+            env["DATABASE_POOL_MAX_SIZE"] = "0"  # one persistent connection per sync worker
         self.process = subprocess.Popen(
             [
                 PYTHON,
                 "-m",
                 "gunicorn",
-                "crm.wsgi",
+                *SERVER_COMMANDS[bench_server()],
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -170,7 +188,7 @@ class Gunicorn:
                 str(self.log_path),
             ],
             cwd=self.env["BENCH_APP_DIR"],
-            env=self.env,
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -189,7 +207,7 @@ class Gunicorn:
         # Every worker must be up before anything is measured.
         while len(self.worker_pids()) < self.workers and time.monotonic() < deadline:
             time.sleep(0.2)
-        log(f"gunicorn: {self.workers} worker(s) on {self.base_url}")
+        log(f"gunicorn ({bench_server()}): {self.workers} worker(s) on {self.base_url}")
         return self
 
     def worker_pids(self) -> list[int]:

@@ -22,6 +22,13 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="20k-row mode, under 2 minutes")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument(
+        "--server",
+        choices=("asgi", "wsgi"),
+        default="asgi",
+        help="gunicorn's uvicorn workers on crm.asgi (the production command, default) or its "
+        "sync workers on crm.wsgi",
+    )
+    parser.add_argument(
         "--only", help="comma-separated scenario numbers, e.g. 1,3 (default: all)", default=None
     )
     parser.add_argument(
@@ -31,6 +38,7 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    os.environ["BENCH_SERVER"] = args.server
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     if not os.environ.get("DJANGO_SECRET_KEY"):
         # The harness imports small pure helpers of the app (search_key, iso_utc), never its
@@ -66,7 +74,7 @@ def main(argv=None) -> int:
     print(f"- started {started:%Y-%m-%d %H:%M:%S %Z}, took {(finished - started).seconds} s")
     print(f"- command: {' '.join(['python -m bench', *(argv if argv else sys.argv[1:])])}")
     print(f"- machine: {os.cpu_count()} CPUs, {_memory()}, {platform.platform()}")
-    print(f"- app: {source}; gunicorn workers: {args.workers}")
+    print(f"- app: {source}; gunicorn workers: {args.workers} ({args.server})")
     print(f"- machine load: {watch.summary()}")
     print()
     print(report.table())
