@@ -310,6 +310,9 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "watchfiles": {"level": "WARNING"},  # make run's reloader
+        # A line per job would be two every 5 s for the push round; failures still show.
+        "procrastinate": {"level": "WARNING"},
     },
 }
 

@@ -174,7 +174,8 @@ class Hub:
                     cursor = await conn.execute(f"SELECT name, version FROM {_FEEDS_TABLE}")  # noqa: S608
                     for feed, version in await cursor.fetchall():
                         # After a lost connection, whatever moved meanwhile is poked.
-                        self._feed_moved(feed, version, poke=self._listened_before)
+                        moved = self.heads.get(feed) != version
+                        self._feed_moved(feed, version, poke=self._listened_before and moved)
                     self._listened_before = True
                     self._listening.set()
                     delay = 0.5
@@ -193,7 +194,7 @@ class Hub:
             note = json.loads(payload)
         except ValueError:
             return
-        kind = note.get("kind")
+        kind = note.pop("kind", None)
         if kind == FEED:
             self._feed_moved(note["feed"], int(note["version"]), poke=True)
         elif kind == IMPORT:
@@ -212,8 +213,8 @@ class Hub:
                 subscriber.close()
 
     def _feed_moved(self, feed: str, version: int, *, poke: bool) -> None:
-        if version <= self.heads.get(feed, 0):
-            return
+        """A feed's new head: from a notification (always news: each is sent by a commit), or
+        read after reconnecting and different from what this process knew."""
         self.heads[feed] = version
         if not poke:
             return

@@ -1,45 +1,21 @@
 """A real worker process works the queue of the test database (procrastinate's tables there,
 made by the migrations)."""
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
 from contacts.models import Contact
+from crm.tests.processes import worker_once
 from dnc.models import DncEntry
 from dnc.services import DncEntryInput, dnc_entries_add, dnc_list_create
 from jobs.queue import enqueue
 from jobs.tasks import dnc_expire, jobs_recover
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker must see committed rows
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _worker_once() -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return subprocess.run(
-        [sys.executable, "manage.py", "worker", "--once"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
 
 
 def test_a_worker_runs_the_expiry_job_it_finds_on_the_queue(admin_user):
@@ -51,7 +27,7 @@ def test_a_worker_runs_the_expiry_job_it_finds_on_the_queue(admin_user):
     DncEntry.objects.filter(pk=entry.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     job_id = enqueue(dnc_expire, timestamp=0)
 
-    result = _worker_once()
+    result = worker_once()
     assert result.returncode == 0, result.stderr[-2000:]
     entry.refresh_from_db()
     assert entry.expired and entry.version > 0  # phones get its tombstone
@@ -74,7 +50,7 @@ def test_a_job_whose_worker_died_is_run_again(admin_user):
             [dead, job_id],
         )
     enqueue(jobs_recover, timestamp=0)  # the minute's recovery (periodic in production)
-    result = _worker_once()
+    result = worker_once()
     assert result.returncode == 0, result.stderr[-2000:]
     with connection.cursor() as cursor:
         cursor.execute("SELECT status FROM procrastinate_jobs WHERE id = %s", [job_id])
@@ -90,7 +66,7 @@ def test_a_worker_imports_an_uploaded_file(manager_client):
     assert response.status_code == 202, response.content
     job_id = response.json()["id"]
 
-    result = _worker_once()
+    result = worker_once()
     assert result.returncode == 0, result.stderr[-2000:]
     job = manager_client.get(f"/api/v1/imports/{job_id}").json()
     assert (job["status"], job["created"], job["progress"]) == ("succeeded", 250, 100), job

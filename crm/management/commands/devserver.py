@@ -16,6 +16,16 @@ from django.db import connection
 from crm.db.embedded import DEV_DATA, dev_database_url
 
 
+def _source_dirs() -> list[str]:
+    """The packages and templates (not the database's files, the venv or uploads)."""
+    base = settings.BASE_DIR
+    return sorted(
+        str(path)
+        for path in base.iterdir()
+        if (path / "__init__.py").exists() or path.name == "templates"
+    )
+
+
 class Command(BaseCommand):
     help = "Migrate the database, print where it is, and run the development server."
 
@@ -36,8 +46,7 @@ class Command(BaseCommand):
             host=host or "127.0.0.1",
             port=int(port),
             reload=True,
-            reload_dirs=[str(settings.BASE_DIR)],
-            reload_excludes=[".venv/*", ".pgdata/*", "media/*", "bench/.work/*"],
+            reload_dirs=_source_dirs(),
             lifespan="off",
             log_level="info",
         )

@@ -1,0 +1,175 @@
+"""GET /api/v1/events against the production server command (gunicorn with uvicorn workers),
+a real ASGI server in its own process, on the test database."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connections, transaction
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import Role
+from accounts.services import user_update
+from accounts.tests.factories import UserFactory
+from contacts.services import ContactInput, contact_create
+from contacts.tests.factories import make_contact, next_phone
+from crm.tests.processes import AppServer
+from events.tests.conftest import token as _token
+from jobs.services import import_job_cancel, import_job_create
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the server must see committed rows
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker):
+    with (
+        django_db_blocker.unblock(),
+        AppServer(workers=2, EVENTS_HEARTBEAT_SECONDS="1", EVENTS_MAX_STREAMS_PER_USER="3") as app,
+    ):
+        yield app
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(role=Role.AGENT)
+
+
+def test_a_committed_contact_write_pokes_the_stream_with_its_version(server, agent):
+    stream = server.stream(_token(agent))
+    assert stream.status == 200
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    contact = make_contact(actor=agent, name="Poked Person")
+    event = stream.next_event(timeout=5)
+    assert event["event"] == "contacts"
+    assert event["data"] == {"version": contact.version}
+    assert f"contacts={contact.version}" in event["id"]
+    assert "Poked" not in str(event)  # a poke carries no contact data
+    stream.close()
+
+
+def test_the_poke_never_arrives_before_the_data_it_announces(server, agent):
+    token = _token(agent)
+    _, page, _ = server.request("GET", "/api/v1/sync/contacts", token=token)
+    cursor = page["cursor"]
+    stream = server.stream(token)
+    written = threading.Event()
+    release = threading.Event()
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                contact_create(
+                    actor=agent, item=ContactInput(name="Late Larry", phone=next_phone())
+                )
+                written.set()
+                release.wait(10)  # the version is taken; the commit waits
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert written.wait(10)
+    with pytest.raises(TimeoutError):
+        stream.next_event(timeout=1)  # nothing while the write is not committed
+    release.set()
+    writer.join()
+    event = stream.next_event(timeout=5)
+    assert event["event"] == "contacts"
+    _, pulled, _ = server.request("GET", f"/api/v1/sync/contacts?cursor={cursor}", token=token)
+    assert [c["name"] for c in pulled["changes"]] == ["Late Larry"]
+    assert pulled["changes"][0]["version"] == event["data"]["version"]
+    stream.close()
+
+
+def test_a_quiet_stream_sends_a_comment_every_heartbeat(server, agent):
+    stream = server.stream(_token(agent))
+    with pytest.raises(TimeoutError):
+        stream.next_event(timeout=2.5)  # EVENTS_HEARTBEAT_SECONDS=1 here
+    assert stream.comments.count("ping") >= 2
+    stream.close()
+
+
+def test_last_event_id_pokes_every_feed_that_moved_since(server, agent):
+    contact = make_contact(actor=agent)
+    stream = server.stream(_token(agent), Last_Event_ID=f"contacts={contact.version - 1}")
+    event = stream.next_event(timeout=5)
+    assert event == {
+        "id": event["id"],
+        "event": "contacts",
+        "data": {"version": contact.version},
+    }
+    stream.close()
+    # Up to date: nothing to replay.
+    stream = server.stream(_token(agent), Last_Event_ID=event["id"])
+    with pytest.raises(TimeoutError):
+        stream.next_event(timeout=1.5)
+    stream.close()
+
+
+def test_a_user_holds_at_most_the_limit_of_streams(server, agent):
+    token = _token(agent)
+    open_streams = [server.stream(token) for _ in range(3)]
+    assert [s.status for s in open_streams] == [200, 200, 200]
+    refused = server.stream(token)
+    assert refused.status == 429
+    assert refused.json()["error"]["code"] == "too_many_streams"
+    open_streams[0].close()
+    time.sleep(0.5)  # the server notices the closed connection
+    again = server.stream(token)
+    assert again.status == 200
+    for stream in [*open_streams[1:], again]:
+        stream.close()
+
+
+def test_the_stream_ends_when_the_access_token_expires(server, agent):
+    stream = server.stream(_token(agent, lifetime=timedelta(seconds=2)))
+    started = time.monotonic()
+    assert stream.status == 200
+    assert stream.next_event(timeout=10) is None  # the server ended it
+    assert 0.5 < time.monotonic() - started < 6  # exp is in whole seconds
+    assert any("token expired" in comment for comment in stream.comments)
+
+
+def test_an_expired_or_missing_token_is_refused_in_the_error_shape(server, agent):
+    expired = AccessToken.for_user(agent)
+    expired.set_exp(lifetime=timedelta(seconds=-1))
+    for token in (str(expired), "not-a-token"):
+        stream = server.stream(token)
+        assert stream.status == 401
+        assert stream.json()["error"]["code"] in ("authentication_failed", "not_authenticated")
+    status, body, _ = server.request("GET", "/api/v1/events")
+    assert status == 401 and body["error"]["code"] == "not_authenticated"
+
+
+def test_deactivating_a_user_ends_their_streams(server, agent, admin_user):
+    stream = server.stream(_token(agent))
+    assert stream.status == 200
+    user_update(actor=admin_user, user=agent, is_active=False)
+    assert stream.next_event(timeout=5) is None
+
+
+def test_an_import_job_pokes_its_owner_only(server, manager, other_manager):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    mine = server.stream(_token(manager))
+    theirs = server.stream(_token(other_manager))
+    upload = SimpleUploadedFile("book.csv", b"name,phone\r\nAda,+12025550143\r\n")
+    job = import_job_create(actor=manager, file=upload, kind="contacts")
+    import_job_cancel(actor=manager, job=job)
+    event = mine.next_event(timeout=5)
+    assert event["event"] == "import"
+    assert event["data"] == {"id": str(job.pk), "status": "cancelled", "progress": 0}
+    with pytest.raises(TimeoutError):
+        theirs.next_event(timeout=1)
+    mine.close()
+    theirs.close()
+
+
+def test_a_restart_ends_open_streams_at_once(agent):
+    with AppServer(workers=1) as app:
+        stream = app.stream(_token(agent))
+        assert stream.status == 200
+        took = app.stop()
+        assert stream.next_event(timeout=5) is None
+    assert took < 10, app.output()  # not the 30 s graceful timeout
