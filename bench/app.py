@@ -36,6 +36,8 @@ def app_env(
         # Uploaded import files: the web server stores them, the worker reads them, so both
         # get the same folder (outside the frozen app copy).
         MEDIA_ROOT=str(WORK / "media"),
+        # Scenario 12 holds 200 event streams with the admin's one token.
+        EVENTS_MAX_STREAMS_PER_USER="1000",
     )
     return env
 

@@ -16,7 +16,7 @@ from crm.db.embedded import free_port
 # durability included: fsync and synchronous_commit stay on), except what only speeds up the
 # bulk load (index builds, checkpoints) and enough connections for every client.
 SERVER_SETTINGS = {
-    "max_connections": "200",
+    "max_connections": "400",  # scenario 12 holds 200 LISTEN connections of its own
     "maintenance_work_mem": "1GB",
     "max_wal_size": "8GB",
     "checkpoint_timeout": "30min",

@@ -138,6 +138,7 @@ def run(
         dashboard,
         delta,
         dnc,
+        events,
         exports,
         imports,
         initial_sync,
@@ -166,7 +167,7 @@ def run(
                 def want(key: str) -> bool:
                     return only is None or key in only
 
-                # Scenarios 1-3, 5, 7 and 8 at the base size (20,000 contacts), then 6, 9, 4
+                # Scenarios 1-3, 5, 7, 8 and 12 at the base size (20,000 contacts), then 6, 9, 4
                 # and 10 at the read size, then 3 again at the big size. The table is sorted
                 # by number.
                 for key, order, name, step in [
@@ -178,6 +179,7 @@ def run(
                     ("5", 5.1, "5 admin import", imports.run_admin),
                     ("7", 7, "7 login", login_cost.run),
                     ("8", 8, "8 bulk operation", bulk.run),
+                    ("12", 12, "12 real time", events.run),
                 ]:
                     if want(key):
                         bench.attempt(order, name, step)

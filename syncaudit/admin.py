@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from crm.http.admin import ReadOnlyAdmin
 from syncaudit.models import Device, SyncRecord
 from syncaudit.selectors import version_key
+from syncaudit.services import device_revoke
 
 
 class NotSyncedForFilter(admin.SimpleListFilter):
@@ -59,7 +60,25 @@ class AppVersionFilter(admin.SimpleListFilter):
 
 @admin.register(Device)
 class DeviceAdmin(ReadOnlyAdmin):
-    list_display = ("device_id", "agent", "app", "last_sync_at")
+    list_display = ("device_id", "agent", "app", "last_sync_at", "signed_out", "push")
+    actions = ["sign_out"]
+
+    @admin.action(description="Sign out the selected phones (lost or handed on)")
+    def sign_out(self, request, queryset):
+        """What DELETE /devices/{id} does: refresh tokens revoked, push endpoint dropped, the
+        open event stream ended."""
+        phones = [device for device in queryset if device.revoked_at is None]
+        for device in phones:
+            device_revoke(actor=request.user, device=device)
+        self.message_user(request, f"{len(phones)} phone(s) signed out.")
+
+    @admin.display(description="signed out", ordering="revoked_at")
+    def signed_out(self, obj: Device):
+        return obj.revoked_at or "-"
+
+    @admin.display(description="web push", boolean=True)
+    def push(self, obj: Device) -> bool:
+        return hasattr(obj, "push")
 
     @admin.display(description="agent", ordering="user__name")
     def agent(self, obj: Device) -> str:
@@ -69,7 +88,7 @@ class DeviceAdmin(ReadOnlyAdmin):
     def app(self, obj: Device) -> str:
         return " ".join(part for part in (obj.platform, obj.app_version) if part) or "-"
 
-    list_select_related = ("user",)
+    list_select_related = ("user", "push")
     list_filter = (NotSyncedForFilter, AppVersionFilter, "platform")
     search_fields = ("device_id", "user__email", "user__name")
 

@@ -158,3 +158,22 @@ def test_signing_a_phone_out_ends_its_open_stream(server, agent):
     # The tablet's stream stays, and the signed-out phone's token opens none.
     assert server.stream(tokens["access"]).status == 401
     kept.close()
+
+
+@pytest.mark.django_db
+def test_the_back_office_signs_a_lost_phone_out(client, admin_user, agent):
+    tokens = _login(agent, device_id="lost-phone")
+    device = Device.objects.get(device_id="lost-phone")
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/syncaudit/device/", {"action": "sign_out", "_selected_action": [device.pk]}
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    device.refresh_from_db()
+    assert device.revoked_at is not None
+    refused = APIClient().post(
+        "/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json"
+    )
+    assert_error(refused, 401)
+    listing = client.get("/admin/syncaudit/device/")
+    assert "lost-phone" in listing.content.decode()
