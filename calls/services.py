@@ -25,7 +25,7 @@ from crm.db.store import Staging
 from crm.phones import phone_normalize_or_blank
 from ledger.activity import activity_record
 from ledger.numbers import NumberListener
-from ledger.versioning import CALLS, version_next
+from ledger.versioning import CALLS, feed_lock, version_next
 
 VIEWERS_CANNOT_UPLOAD = {"non_field_errors": ["Viewers cannot upload calls."]}
 
@@ -183,16 +183,19 @@ def _stored_ids(user, keys: list[CallKey]) -> dict[CallKey, uuid.UUID]:
 def calls_link_to_contacts(*, phones: Sequence[str]) -> int:
     """Link the unlinked calls of these numbers to the live contact holding each number.
 
-    Called in the transaction that creates the contacts. Taking the calls version first waits
-    for any upload in flight, so a call and a contact created at the same moment still meet.
+    Called in the transaction that creates the contacts. Locking the calls feed first waits
+    for any upload in flight, so a call and a contact created at the same moment still meet;
+    a version (and the phones' poke) is taken only when there are calls to link.
     """
     if not phones:
         return 0
+    feed_lock(CALLS)
+    unlinked = CallLog.objects.filter(contact__isnull=True, phone_normalized__in=phones)
+    if not unlinked.exists():
+        return 0
     version = version_next(CALLS)
     holder = Contact.live.filter(phone_normalized=OuterRef("phone_normalized")).values("id")[:1]
-    return CallLog.objects.filter(contact__isnull=True, phone_normalized__in=phones).update(
-        contact=Subquery(holder), version=version
-    )
+    return unlinked.update(contact=Subquery(holder), version=version)
 
 
 def calls_relink_contact(*, contact_id, number: str) -> None:

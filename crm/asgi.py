@@ -7,7 +7,23 @@ import warnings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+EVENTS_PATHS = ("/api/v1/events", "/api/v1/events/")
+
+
+async def application(scope, receive, send):
+    """Django's ASGI handler, except for one thing. For each request it makes a context whose
+    sync code (middleware, views) runs in a thread of its own, and that thread lives until the
+    answer has been sent: for an event stream, hours of an idle thread per open stream. Event
+    stream requests are handled without that context: their few milliseconds of sync code
+    (authentication, registering the stream) run in the process's one shared thread for such
+    code, and an open stream holds no thread at all (events/views.py)."""
+    if scope["type"] == "http" and scope["path"] in EVENTS_PATHS:
+        await django_application.handle(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)
+
 
 # WhiteNoise's static files are served through Django's sync-iterator fallback, which reads a
 # file whole before sending it: fine for CSS and scripts, and said once per file otherwise.

@@ -123,7 +123,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
         conn_max_age=0 if DATABASE_POOL_MAX_SIZE else env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=not DATABASE_POOL_MAX_SIZE,
+        # With the pool, Django has it check a connection before handing it out: after a
+        # database restart the dead ones are replaced, not given to requests.
+        conn_health_checks=True,
     )
 }
 if DATABASE_POOL_MAX_SIZE:
@@ -236,6 +238,11 @@ WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY")
 WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT", "mailto:admin@localhost")
 # At most one push message per device this often; changes in between are coalesced.
 WEBPUSH_COALESCE_SECONDS = env_int("WEBPUSH_COALESCE_SECONDS", 10)
+# Push endpoints on loopback or private networks (a distributor on the team's LAN); link-local
+# and other special addresses are always refused (crm/outbound.py).
+WEBPUSH_ALLOW_PRIVATE_NETWORKS = env_bool("WEBPUSH_ALLOW_PRIVATE_NETWORKS", True)
+# Phones of one user that may have a Web Push endpoint.
+WEBPUSH_MAX_ENDPOINTS_PER_USER = env_int("WEBPUSH_MAX_ENDPOINTS_PER_USER", 10)
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {

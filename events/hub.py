@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ from ledger.notify import CHANNEL, DEVICE_REVOKED, FEED, IMPORT, USER_REVOKED
 logger = logging.getLogger(__name__)
 
 NODE = f"{socket.gethostname()}:{os.getpid()}"
+LIVENESS_SECONDS = 30  # a quiet listening connection is checked this often
+NEVER_STARTED_SECONDS = 10
+STREAM_REPLACED = "stream_replaced"  # {"device", "stream"}: the phone opened a newer stream
 _STREAMS = StreamRow._meta.db_table
 _FEEDS_TABLE = ChangeFeed._meta.db_table
 # A stream is counted while its node refreshed it within three heartbeats.
@@ -66,6 +70,8 @@ class Subscriber:
     imports: dict[str, dict] = field(default_factory=dict)  # job id -> its newest state
     closed: bool = False
     bell: asyncio.Event = field(default_factory=asyncio.Event)
+    opened: float = field(default_factory=time.monotonic)
+    started: bool = False  # the response began: its generator will forget it when it ends
 
     def poke(self, feed: str, version: int) -> None:
         if version > self.pending.get(feed, 0):
@@ -91,6 +97,9 @@ def _conninfo() -> str:
         "port": str(db["PORT"]) if db.get("PORT") else None,
         "application_name": "crm-events",
     }
+    # TCP keepalives: a path to the database that dies silently is noticed.
+    params.update(keepalives="1", keepalives_idle="30", keepalives_interval="10",
+                  keepalives_count="3")  # fmt: skip
     for key in ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout"):
         if key in db.get("OPTIONS", {}):
             params[key] = db["OPTIONS"][key]
@@ -110,6 +119,7 @@ class Hub:
         self._dirty: dict[str, int] = {}
         self._writer: psycopg.AsyncConnection | None = None
         self._writer_lock = asyncio.Lock()
+        self._forgetting: set[asyncio.Task] = set()
         self._tasks = [
             self.loop.create_task(self._listen(), name="events-listen"),
             self.loop.create_task(self._keep_presence(), name="events-presence"),
@@ -133,19 +143,39 @@ class Hub:
         limit = settings.EVENTS_MAX_STREAMS_PER_USER
         async with self._writer_lock:
             conn = await self._writer_connection()
-            cursor = await conn.execute(
-                _OPEN, [subscriber.id, user_id, device_id, NODE, user_id, stale, limit]
-            )
-            if await cursor.fetchone() is None:
-                return None
+            async with conn.transaction():
+                # One user's opens are counted one at a time, on every node.
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [user_id])
+                if device_id is not None:
+                    # A phone holds one stream: the newest (the others are what a network
+                    # switch left half-open). Their nodes close them when this commits.
+                    await conn.execute(
+                        f"DELETE FROM {_STREAMS} WHERE device_id = %s",  # noqa: S608
+                        [device_id],
+                    )
+                    await conn.execute(
+                        "SELECT pg_notify(%s, %s)",
+                        [CHANNEL, json.dumps({"kind": STREAM_REPLACED, "device": device_id,
+                                              "stream": str(subscriber.id)})],
+                    )  # fmt: skip
+                cursor = await conn.execute(
+                    _OPEN, [subscriber.id, user_id, device_id, NODE, user_id, stale, limit]
+                )
+                admitted = await cursor.fetchone() is not None
+        if not admitted:
+            return None
         self.subscribers.add(subscriber)
+        if self.closing:  # the server began to stop while this one was being admitted
+            subscriber.close()
         return subscriber
 
     def close(self, subscriber: Subscriber) -> None:
         """The stream has ended: forget it here at once, its presence row soon after (in a
         task of its own, so a cancelled response cannot interrupt it)."""
         self.subscribers.discard(subscriber)
-        self.loop.create_task(self._forget(subscriber.id))
+        task = self.loop.create_task(self._forget(subscriber.id))
+        self._forgetting.add(task)
+        task.add_done_callback(self._forgetting.discard)
 
     async def _forget(self, stream_id: uuid.UUID) -> None:
         try:
@@ -156,10 +186,20 @@ class Hub:
             logger.warning("could not delete the presence row of stream %s", stream_id)
 
     def shutdown(self) -> None:
-        """End every stream of this process (the server is stopping)."""
+        """End every stream of this process (the server is stopping), and its presence rows."""
         self.closing = True
         for subscriber in list(self.subscribers):
             subscriber.close()
+        task = self.loop.create_task(self._forget_node())
+        self._forgetting.add(task)
+
+    async def _forget_node(self) -> None:
+        try:
+            async with self._writer_lock:
+                conn = await self._writer_connection()
+                await conn.execute(f"DELETE FROM {_STREAMS} WHERE node = %s", [NODE])  # noqa: S608
+        except (HubUnavailable, psycopg.Error, OSError):
+            logger.warning("could not delete this node's presence rows")
 
     # --- the listener ----------------------------------------------------------------------
 
@@ -179,8 +219,12 @@ class Hub:
                     self._listened_before = True
                     self._listening.set()
                     delay = 0.5
-                    async for note in conn.notifies():
-                        self._dispatch(note.payload)
+                    while not self.closing:
+                        async for note in conn.notifies(timeout=LIVENESS_SECONDS):
+                            self._dispatch(note.payload)
+                        # A quiet spell: is the connection still there? (Pokes that arrive
+                        # meanwhile wait in psycopg's backlog for the next notifies().)
+                        await conn.execute("SELECT 1")
             except asyncio.CancelledError:
                 raise
             except (psycopg.Error, OSError) as exc:
@@ -191,9 +235,11 @@ class Hub:
 
     def _dispatch(self, payload: str) -> None:
         try:
-            note = json.loads(payload)
-        except ValueError:
-            return
+            self._dispatch_note(json.loads(payload))
+        except Exception:  # one bad note must not stop the listener
+            logger.exception("events listener: could not dispatch %r", payload[:200])
+
+    def _dispatch_note(self, note: dict) -> None:
         kind = note.pop("kind", None)
         if kind == FEED:
             self._feed_moved(note["feed"], int(note["version"]), poke=True)
@@ -206,6 +252,10 @@ class Hub:
             self._close_where(lambda s: s.device_id == str(note.get("device")))
         elif kind == USER_REVOKED:
             self._close_where(lambda s: s.user_id == str(note.get("user")))
+        elif kind == STREAM_REPLACED:
+            self._close_where(
+                lambda s: s.device_id == str(note.get("device")) and str(s.id) != note.get("stream")
+            )
 
     def _close_where(self, predicate) -> None:
         for subscriber in list(self.subscribers):
@@ -250,6 +300,13 @@ class Hub:
     async def _refresh_presence(self) -> None:
         while not self.closing:
             await asyncio.sleep(settings.EVENTS_HEARTBEAT_SECONDS)
+            # A client that went away before its answer began leaves a stream whose generator
+            # never runs (and so never forgets it): forget those here.
+            now = time.monotonic()
+            for subscriber in list(self.subscribers):
+                if not subscriber.started and now - subscriber.opened > NEVER_STARTED_SECONDS:
+                    subscriber.close()
+                    self.close(subscriber)
             ids = [subscriber.id for subscriber in self.subscribers]
             if not ids:
                 continue

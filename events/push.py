@@ -21,6 +21,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
@@ -29,13 +30,14 @@ from django.utils import timezone
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
+from crm.outbound import outbound_url_problem
 from events.models import Stream
 from ledger.models import ChangeFeed
 from syncaudit.models import PushSubscription
 
 logger = logging.getLogger(__name__)
 
-SEND_TIMEOUT = 10  # seconds per push service request
+SEND_TIMEOUT = 5  # seconds per push service request
 SENDERS = 8  # push services answered at once
 GONE = (404, 410)
 BACKOFF_MAX = timedelta(hours=1)
@@ -113,7 +115,7 @@ def push_round() -> dict[str, int]:
             subscription.last_error = ""
             subscription.save()
             counts["sent"] += 1
-        elif status in GONE:
+        elif status in GONE or status == REFUSED:
             logger.info("push endpoint of device %s is gone (%s)", subscription.device_id, status)
             subscription.delete()
             counts["dropped"] += 1
@@ -127,8 +129,23 @@ def push_round() -> dict[str, int]:
     return counts
 
 
+class _NoRedirects(requests.Session):
+    """A push service answers; it does not send the server elsewhere (crm/outbound.py)."""
+
+    def request(self, *args, **kwargs):
+        kwargs["allow_redirects"] = False
+        return super().request(*args, **kwargs)
+
+
+REFUSED = 0  # "status" of an endpoint the rules of crm/outbound.py refuse now
+
+
 def _send(subscription: PushSubscription) -> int | None:
     """POST the empty message; the push service's status, or None when it was unreachable."""
+    problem = outbound_url_problem(subscription.endpoint, resolve=True)
+    if problem:
+        logger.warning("push endpoint of device %s refused: %s", subscription.device_id, problem)
+        return REFUSED
     try:
         response = webpush(
             subscription_info={
@@ -141,6 +158,7 @@ def _send(subscription: PushSubscription) -> int | None:
             ttl=3600,
             timeout=SEND_TIMEOUT,
             headers={"Urgency": "normal"},
+            requests_session=_NoRedirects(),
         )
     except WebPushException as exc:
         if exc.response is not None:

@@ -23,10 +23,11 @@ from rest_framework.views import APIView
 
 from accounts.devices import DEVICE_CLAIM
 from crm.http.errors import ApiError, ErrorCode
+from events.errors import TooManyStreams
 from events.hub import Hub, HubUnavailable, Subscriber, hub_get
 from events.push import vapid_public_key
 from ledger.versioning import FEEDS
-from syncaudit.models import Device
+from syncaudit.selectors import device_signed_in
 
 EVENT_STREAM = "text/event-stream"
 
@@ -43,6 +44,7 @@ class EventStreamRenderer(BaseRenderer):
 
 class EventsView(APIView):
     renderer_classes = [JSONRenderer, EventStreamRenderer]
+    http_method_names = ["get", "options"]  # not HEAD: it would hold a stream for nothing
 
     @extend_schema(
         operation_id="events_stream",
@@ -75,25 +77,10 @@ class EventsView(APIView):
                 "(gunicorn crm.asgi:application -k uvicorn_worker.UvicornWorker).",
                 status_code=503,
             )
-        device_id = request.auth.get(DEVICE_CLAIM) if request.auth is not None else None
-        if (
-            device_id is not None
-            and not Device.objects.filter(
-                pk=device_id, user=request.user, revoked_at__isnull=True
-            ).exists()
-        ):
-            raise ApiError(
-                code=ErrorCode.AUTHENTICATION_FAILED,
-                message="This phone was signed out; sign in again.",
-                status_code=401,
-            )
+        device_id = request.auth.get(DEVICE_CLAIM)
         expires_at = float(request.auth["exp"])
         last_seen = _last_event_id(request.headers.get("Last-Event-ID"))
-        # The stream keeps no database connection: give this request's back to the pool now
-        # (not inside a transaction: a test's, or ATOMIC_REQUESTS).
-        for connection in connections.all(initialized_only=True):
-            if not connection.in_atomic_block:
-                connection.close()
+        _release_connections()
         try:
             hub, subscriber = async_to_sync(_open)(str(request.user.pk), device_id)
         except HubUnavailable as exc:
@@ -101,13 +88,16 @@ class EventsView(APIView):
                 code=ErrorCode.SERVICE_UNAVAILABLE, message=str(exc), status_code=503
             ) from exc
         if subscriber is None:
+            raise TooManyStreams()
+        # Checked once the stream is registered: a sign-out committed from now on reaches it.
+        if device_id is not None and not device_signed_in(device_id=device_id, user=request.user):
+            hub.loop.call_soon_threadsafe(hub.close, subscriber)
             raise ApiError(
-                code="too_many_streams",
-                message=f"At most {settings.EVENTS_MAX_STREAMS_PER_USER} open event streams "
-                "per user; close one first.",
-                status_code=429,
-                details={"limit": settings.EVENTS_MAX_STREAMS_PER_USER},
+                code=ErrorCode.AUTHENTICATION_FAILED,
+                message="This phone was signed out; sign in again.",
+                status_code=401,
             )
+        _release_connections()
         response = StreamingHttpResponse(
             _events(hub, subscriber, last_seen, expires_at), content_type=EVENT_STREAM
         )
@@ -123,6 +113,14 @@ class EventsView(APIView):
 
     def get_authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+def _release_connections() -> None:
+    """The stream keeps no database connection: give this request's back to the pool (not
+    inside a transaction: a test's, or ATOMIC_REQUESTS)."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 async def _open(user_id: str, device_id: str | None) -> tuple[Hub, Subscriber | None]:
@@ -143,30 +141,27 @@ def _last_event_id(raw: str | None) -> dict[str, int] | None:
     return seen
 
 
-def _event(hub: Hub, name: str, data: dict) -> bytes:
-    heads = ",".join(f"{feed}={hub.heads[feed]}" for feed in FEEDS if feed in hub.heads)
+def _event(told: dict[str, int], name: str, data: dict) -> bytes:
+    heads = ",".join(f"{feed}={told[feed]}" for feed in FEEDS if feed in told)
     return f"id: {heads}\nevent: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
 
 async def _events(hub: Hub, subscriber: Subscriber, last_seen, expires_at: float):
+    """The stream. Each event's ``id`` says which versions this stream has told the client
+    about (not what the server knows: a reconnect with it is poked for the rest)."""
+    subscriber.started = True
     limit = settings.EVENTS_MAX_STREAM_SECONDS
     ends_at = min(expires_at, time.time() + limit) if limit else expires_at
+    if last_seen is None:
+        told = dict(hub.heads)  # the client pulls when a stream opens (docs/SYNC.md §16)
+    else:
+        told = dict(last_seen)
+        for feed, version in hub.heads.items():
+            if version != last_seen.get(feed):
+                subscriber.poke(feed, version)
     try:
         yield b"retry: 3000\n: stream open\n\n"
-        if last_seen is not None:
-            for feed, version in hub.heads.items():
-                if version > last_seen.get(feed, -1):
-                    subscriber.poke(feed, version)
         while True:
-            if subscriber.pending or subscriber.imports:
-                pending, subscriber.pending = subscriber.pending, {}
-                imports, subscriber.imports = subscriber.imports, {}
-                chunk = b"".join(
-                    [_event(hub, feed, {"version": v}) for feed, v in pending.items()]
-                    + [_event(hub, "import", job) for job in imports.values()]
-                )
-                yield chunk
-                continue
             if subscriber.closed:
                 yield b": stream closed (sign-out or server restart); reconnect\n\n"
                 return
@@ -174,6 +169,16 @@ async def _events(hub: Hub, subscriber: Subscriber, last_seen, expires_at: float
             if left <= 0:
                 yield b": token expired; reconnect with a fresh access token\n\n"
                 return
+            if subscriber.pending or subscriber.imports:
+                pending, subscriber.pending = subscriber.pending, {}
+                imports, subscriber.imports = subscriber.imports, {}
+                chunk = []
+                for feed, version in pending.items():
+                    told[feed] = version
+                    chunk.append(_event(told, feed, {"version": version}))
+                chunk += [_event(told, "import", job) for job in imports.values()]
+                yield b"".join(chunk)
+                continue
             subscriber.bell.clear()
             try:
                 await asyncio.wait_for(

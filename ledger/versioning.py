@@ -55,6 +55,22 @@ def version_next(feed: str) -> int:
     raise RuntimeError(f"change feed {feed!r} could not be created")
 
 
+_LOCK = f"SELECT version FROM {ChangeFeed._meta.db_table} WHERE name = %s FOR UPDATE"  # noqa: S608
+
+
+def feed_lock(feed: str) -> None:
+    """Wait for the writers of ``feed`` in flight, and hold off the next ones until this
+    transaction ends, without issuing a version (nor a poke): for a writer that may find it
+    has nothing to write. ``version_next`` may follow in the same transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("feed_lock() must be called inside transaction.atomic()")
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK, [feed])
+        if cursor.fetchone() is None:
+            feed_ensure(feed)
+            cursor.execute(_LOCK, [feed])
+
+
 def feed_ensure(feed: str) -> None:
     """Create the feed's row if it is missing (a fresh or flushed database)."""
     ChangeFeed.objects.bulk_create([ChangeFeed(name=feed)], ignore_conflicts=True)

@@ -105,6 +105,11 @@ def _settled(cursor: Cursor, version: int) -> Cursor:
     return Cursor(cursor.feed, cursor.epoch, max(version, cursor.high_water))
 
 
+def device_signed_in(*, device_id, user) -> bool:
+    """The user's phone exists and has not been signed out."""
+    return Device.objects.filter(pk=device_id, user=user, revoked_at__isnull=True).exists()
+
+
 def device_list(*, viewer) -> QuerySet[Device]:
     """Managers and admins see every phone; everyone else their own."""
     queryset = Device.objects.select_related("user", "push").order_by("-last_sync_at", "id")

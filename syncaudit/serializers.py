@@ -14,6 +14,7 @@ from contacts.serializers import (
     TagEditsSerializer,
 )
 from crm.http.schema import CURSOR_PATTERN
+from crm.outbound import outbound_url_problem
 from dnc.serializers import DncFeedEntrySerializer
 from syncaudit.models import Device, PushSubscription, SyncRecord
 from syncaudit.selectors import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
@@ -241,6 +242,12 @@ class PushSubscriptionInSerializer(serializers.Serializer):
         max_length=2000, help_text="The push endpoint URL the distributor gave (http or https)."
     )
     keys = PushKeysSerializer()
+
+    def validate_endpoint(self, value):
+        problem = outbound_url_problem(value, resolve=False)
+        if problem:
+            raise serializers.ValidationError(f"Not a usable push endpoint: {problem}.")
+        return value
 
 
 class PushSubscriptionSerializer(serializers.ModelSerializer):

@@ -18,7 +18,7 @@ from contacts import services as contact_services
 from contacts.models import Contact, ContactList
 from contacts.permissions import contact_can_edit
 from contacts.selectors import contact_to_dict
-from crm.http.errors import error_code_for
+from crm.http.errors import FieldsInvalid, error_code_for
 from crm.text import text_storable
 from crm.timestamps import timestamp_parse
 from ledger.activity import activity_record
@@ -86,6 +86,14 @@ def device_revoke(*, actor, device: Device) -> Device:
 def device_push_register(*, device: Device, endpoint: str, p256dh: str, auth: str):
     """Store (or replace) the device's Web Push endpoint; pokes start from the feeds' heads
     now, so a new endpoint gets no message for what happened before it."""
+    if device.revoked_at is not None:
+        raise FieldsInvalid({"device": ["This phone was signed out; sign in on it again."]})
+    others = PushSubscription.objects.filter(device__user_id=device.user_id).exclude(device=device)
+    if others.count() >= settings.WEBPUSH_MAX_ENDPOINTS_PER_USER:
+        limit = settings.WEBPUSH_MAX_ENDPOINTS_PER_USER
+        raise FieldsInvalid(
+            {"endpoint": [f"At most {limit} phones of one user get Web Push; sign one out."]}
+        )
     heads = dict(ChangeFeed.objects.values_list("name", "version"))
     subscription, _ = PushSubscription.objects.update_or_create(
         device=device,
@@ -97,6 +105,7 @@ def device_push_register(*, device: Device, endpoint: str, p256dh: str, auth: st
     return subscription
 
 
+@transaction.atomic
 def device_push_remove(*, device: Device) -> bool:
     deleted, _ = PushSubscription.objects.filter(device=device).delete()
     return bool(deleted)

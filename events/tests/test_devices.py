@@ -114,6 +114,11 @@ def test_a_phone_registers_and_removes_its_push_endpoint(agent, manager):
         ({**SUBSCRIPTION, "keys": {"p256dh": _key(64), "auth": _key(16)}}, "keys"),
         ({**SUBSCRIPTION, "keys": {"p256dh": _key(65), "auth": "!!!"}}, "keys"),
         ({"endpoint": SUBSCRIPTION["endpoint"]}, "keys"),
+        # Not a way into the server's own network (crm/outbound.py):
+        ({**SUBSCRIPTION, "endpoint": "ftp://push.example.com/x"}, "endpoint"),
+        ({**SUBSCRIPTION, "endpoint": "http://169.254.169.254/latest/meta-data"}, "endpoint"),
+        ({**SUBSCRIPTION, "endpoint": "http://[fe80::1]/x"}, "endpoint"),
+        ({**SUBSCRIPTION, "endpoint": "http://0.0.0.0:5432/"}, "endpoint"),
     ],
 )
 def test_a_bad_push_subscription_is_a_field_error(agent, body, field):
@@ -156,6 +161,9 @@ def test_signing_a_phone_out_ends_its_open_stream(server, agent):
     assert stream.next_event(timeout=5) is None
     assert any("sign-out" in comment for comment in stream.comments)
     # The tablet's stream stays, and the signed-out phone's token opens none.
+    with pytest.raises(TimeoutError):
+        kept.next_event(timeout=1.5)
+    assert not kept.ended
     assert server.stream(tokens["access"]).status == 401
     kept.close()
 
@@ -177,3 +185,33 @@ def test_the_back_office_signs_a_lost_phone_out(client, admin_user, agent):
     assert_error(refused, 401)
     listing = client.get("/admin/syncaudit/device/")
     assert "lost-phone" in listing.content.decode()
+
+
+@pytest.mark.django_db
+def test_private_network_endpoints_can_be_refused(agent, settings):
+    settings.WEBPUSH_ALLOW_PRIVATE_NETWORKS = False
+    tokens = _login(agent, device_id="pixel-7")
+    device = Device.objects.get(device_id="pixel-7")
+    client = _client(tokens["access"])
+    for endpoint in ("http://127.0.0.1:8080/up", "https://10.0.0.5/up", "http://192.168.1.2/x"):
+        body = {**SUBSCRIPTION, "endpoint": endpoint}
+        response = client.post(f"/api/v1/devices/{device.pk}/push", body, format="json")
+        assert "endpoint" in assert_error(response, 400, "validation_error")["details"]
+
+
+@pytest.mark.django_db
+def test_a_user_has_at_most_the_limit_of_push_endpoints(agent, settings):
+    settings.WEBPUSH_MAX_ENDPOINTS_PER_USER = 2
+    client = None
+    for n in range(3):
+        tokens = _login(agent, device_id=f"phone-{n}")
+        device = Device.objects.get(device_id=f"phone-{n}")
+        client = _client(tokens["access"])
+        response = client.post(f"/api/v1/devices/{device.pk}/push", SUBSCRIPTION, format="json")
+        if n < 2:
+            assert response.status_code == HTTPStatus.CREATED
+    assert "endpoint" in assert_error(response, 400, "validation_error")["details"]
+    # Replacing an endpoint it already has is no new one.
+    first = Device.objects.get(device_id="phone-0")
+    again = client.post(f"/api/v1/devices/{first.pk}/push", SUBSCRIPTION, format="json")
+    assert again.status_code in (HTTPStatus.CREATED, HTTPStatus.FORBIDDEN)

@@ -40,7 +40,10 @@ class FakePushService:
                         "body": self.rfile.read(length),
                     }
                 )
-                self.send_response(int(self.path.split("/")[1]))
+                status = int(self.path.split("/")[1])
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/201/redirected")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -76,9 +79,9 @@ def _subscribe(user, endpoint: str, device_id: str = "pixel-7") -> Device:
     return device
 
 
-def _round():
+def _round(**env: str):
     enqueue(push_round_task, timestamp=0)
-    result = worker_once()
+    result = worker_once(**env)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -155,3 +158,19 @@ def test_a_phone_holding_an_event_stream_gets_no_push(server, agent, push_servic
     _round()
     assert push_service.received == []
     stream.close()
+
+
+def test_an_endpoint_on_a_refused_network_is_dropped_when_sending(agent, push_service):
+    device = _subscribe(agent, push_service.url(201))  # accepted: private networks allowed
+    make_contact(actor=agent)
+    _round(WEBPUSH_ALLOW_PRIVATE_NETWORKS="false")  # the operator has since turned them off
+    assert push_service.received == []
+    assert not PushSubscription.objects.filter(device=device).exists()
+
+
+def test_a_redirect_is_not_followed(agent, push_service):
+    device = _subscribe(agent, push_service.url(307, "elsewhere"))
+    make_contact(actor=agent)
+    _round()
+    assert [m["path"] for m in push_service.received] == ["/307/elsewhere"]  # not followed
+    assert PushSubscription.objects.get(device=device).failures == 1

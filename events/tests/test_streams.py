@@ -17,6 +17,7 @@ from contacts.tests.factories import make_contact, next_phone
 from crm.tests.processes import AppServer
 from events.tests.conftest import token as _token
 from jobs.services import import_job_cancel, import_job_create
+from ledger.versioning import FEEDS, version_next
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the server must see committed rows
 
@@ -91,20 +92,35 @@ def test_a_quiet_stream_sends_a_comment_every_heartbeat(server, agent):
 
 
 def test_last_event_id_pokes_every_feed_that_moved_since(server, agent):
-    contact = make_contact(actor=agent)
-    stream = server.stream(_token(agent), Last_Event_ID=f"contacts={contact.version - 1}")
-    event = stream.next_event(timeout=5)
-    assert event == {
-        "id": event["id"],
-        "event": "contacts",
-        "data": {"version": contact.version},
-    }
-    stream.close()
+    # Every feed moves once, so both server workers agree on every head (the tests' flush
+    # between tests sends versions back to 1, which a real database never does).
+    with transaction.atomic():
+        for feed in FEEDS:
+            version_next(feed)
+    time.sleep(0.3)
+    first = server.stream(_token(agent))
+    make_contact(actor=agent)
+    seen = first.next_event(timeout=5)
+    first.close()
+    missed = make_contact(actor=agent)  # while the phone was away
+    again = server.stream(_token(agent), Last_Event_ID=seen["id"])
+    event = again.next_event(timeout=5)
+    assert (event["event"], event["data"]) == ("contacts", {"version": missed.version})
+    try:
+        extra = again.next_event(timeout=1.5)
+    except TimeoutError:
+        extra = "nothing"
+    assert extra == "nothing", (seen, event, extra)  # nothing else moved
+    again.close()
     # Up to date: nothing to replay.
-    stream = server.stream(_token(agent), Last_Event_ID=event["id"])
+    current = server.stream(_token(agent), Last_Event_ID=event["id"])
     with pytest.raises(TimeoutError):
-        stream.next_event(timeout=1.5)
-    stream.close()
+        current.next_event(timeout=1.5)
+    current.close()
+    # Unreadable: every feed the server knows is poked (a pull too many, never one too few).
+    garbled = server.stream(_token(agent), Last_Event_ID="what?")
+    assert garbled.next_event(timeout=5)["event"] == "contacts"
+    garbled.close()
 
 
 def test_a_user_holds_at_most_the_limit_of_streams(server, agent):
@@ -147,6 +163,7 @@ def test_deactivating_a_user_ends_their_streams(server, agent, admin_user):
     assert stream.status == 200
     user_update(actor=admin_user, user=agent, is_active=False)
     assert stream.next_event(timeout=5) is None
+    assert any("stream closed" in comment for comment in stream.comments)
 
 
 def test_an_import_job_pokes_its_owner_only(server, manager, other_manager):
@@ -164,6 +181,56 @@ def test_an_import_job_pokes_its_owner_only(server, manager, other_manager):
         theirs.next_event(timeout=1)
     mine.close()
     theirs.close()
+
+
+def test_a_busy_stream_still_ends_when_its_user_is_deactivated(server, agent, admin_user):
+    stream = server.stream(_token(agent))
+    user_update(actor=admin_user, user=agent, is_active=False)
+    make_contact(actor=admin_user)  # a poke after the sign-out is not sent first
+    assert stream.next_event(timeout=5) is None
+
+
+def test_a_client_gone_before_its_stream_began_frees_its_place(server, agent):
+    import socket
+
+    token = _token(agent)
+    for _ in range(3):  # the limit here: three open-and-vanish attempts
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(
+                f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {token}\r\n\r\n".encode()
+            )
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
+    time.sleep(1.5)  # a heartbeat (1 s here) notices the closed connections
+    stream = server.stream(token)
+    assert stream.status == 200
+    stream.close()
+
+
+def test_a_phone_holds_one_stream_the_newest(server, agent):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts.devices import DEVICE_CLAIM
+    from syncaudit.services import device_for_login
+
+    device = device_for_login(user=agent, device_id="pixel-7")
+    refresh = RefreshToken.for_user(agent)
+    refresh[DEVICE_CLAIM] = str(device.pk)
+    token = str(refresh.access_token)
+    old = server.stream(token)  # half-open after a network switch, say
+    new = server.stream(token)
+    assert old.status == 200 and new.status == 200
+    assert old.next_event(timeout=5) is None  # replaced
+    contact = make_contact(actor=agent)
+    assert new.next_event(timeout=5)["data"] == {"version": contact.version}
+    new.close()
+
+
+def test_head_holds_no_stream(server, agent):
+    status, _, _ = server.request("HEAD", "/api/v1/events", token=_token(agent))
+    assert status == 405
 
 
 def test_a_restart_ends_open_streams_at_once(agent):
