@@ -9,9 +9,7 @@ import pytest
 from django.db import connections, transaction
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import Role
 from accounts.services import user_update
-from accounts.tests.factories import UserFactory
 from contacts.services import ContactInput, contact_create
 from contacts.tests.factories import make_contact, next_phone
 from crm.tests.processes import AppServer
@@ -20,20 +18,6 @@ from jobs.services import import_job_cancel, import_job_create
 from ledger.versioning import FEEDS, version_next
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the server must see committed rows
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup, django_db_blocker):
-    with (
-        django_db_blocker.unblock(),
-        AppServer(workers=2, EVENTS_HEARTBEAT_SECONDS="1", EVENTS_MAX_STREAMS_PER_USER="3") as app,
-    ):
-        yield app
-
-
-@pytest.fixture
-def agent(db):
-    return UserFactory(role=Role.AGENT)
 
 
 def test_a_committed_contact_write_pokes_the_stream_with_its_version(server, agent):
