@@ -3,7 +3,6 @@
 import json
 from datetime import timedelta
 
-from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import (
     Count,
@@ -19,14 +18,13 @@ from django.db.models import (
     Value,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce, Lower, Substr
+from django.db.models.functions import Cast, Coalesce, Lower
 from django.utils import timezone
 
 from contacts.models import Contact, ContactList, ListMembership
-from contacts.text import search_key
+from contacts.search import SearchResults, search_ids_sql
 from crm.db.timefmt import IsoUtcText, iso_columns, iso_text
 from crm.http.exports import CellSafe
-from crm.phones import phone_digits
 from crm.timestamps import iso_utc
 from dnc.selectors import dnc_blocked, dnc_blocked_numbers
 
@@ -198,25 +196,37 @@ def contact_list() -> QuerySet[Contact]:
 
 
 def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
-    """Name, email and company: case- and accent-insensitive substring (trigram GIN indexes),
-    plus typo-tolerant trigram similarity on the name. Phone: the digits anywhere in the E.164
-    number."""
-    key = search_key(text)
-    digits = phone_digits(text)
-    if not key:
+    """The contacts a search matches (contacts/search.py: word prefixes of the name, email and
+    company, a number's digits anywhere), unranked: for filters, exports, bulk operations and
+    the admin. A list page ranks them instead (contact_search_ranked)."""
+    sql = search_ids_sql(text)
+    if sql is None:
         return queryset
-    queryset = queryset.alias(phone_digits=Substr("phone_normalized", 2))  # see migration 0003
-    condition = Q(name_search__contains=key) | Q(details_search__contains=key)
-    if len(digits) >= 3:
-        condition |= Q(phone_digits__contains=digits)
-    if len(key) >= 3:
-        condition |= Q(name_search__trigram_word_similar=key)
-        return (
-            queryset.filter(condition)
-            .annotate(similarity=TrigramWordSimilarity(key, "name_search"))
-            .order_by("-similarity", "name_search", "id")
-        )
-    return queryset.filter(condition)
+    return queryset.filter(pk__in=RawSQL(*sql))  # noqa: S611 - contacts/search.py's SQL
+
+
+def contact_search_ranked(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
+    """A list's search: only noted on the queryset (an alias, never selected), for the list to
+    page it ranked from the word index (contact_search_page), after the other filters."""
+    earlier = contact_search_text(queryset)
+    return queryset.alias(search_text=Value(f"{earlier} {text}" if earlier else text))
+
+
+def contact_search_text(queryset: QuerySet[Contact]) -> str | None:
+    alias = queryset.query.annotations.get("search_text")
+    return alias.value if alias is not None else None
+
+
+def contact_search_page(queryset: QuerySet[Contact], *, filtered: bool) -> SearchResults:
+    """The ranked search noted on ``queryset`` (contact_search_ranked), for the paginator: the
+    page's rows as contact_rows gives them. ``filtered``: other filters than the search apply
+    (the matches are then cut to ``queryset``'s contacts)."""
+
+    def rows(ids):
+        return contact_rows(contact_list().filter(pk__in=ids).order_by())
+
+    within = queryset.order_by() if filtered else None
+    return SearchResults(contact_search_text(queryset) or "", rows=rows, within=within)
 
 
 # --- contact lists ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from accounts.permissions import (
 )
 from contacts import bulk, custom_fields, lists, scrub, services
 from contacts.errors import ContactInvalid
-from contacts.filters import ContactFilter, ContactSearchFilter
+from contacts.filters import ContactFilter, ContactListFilter, ContactSearchFilter
 from contacts.models import BulkOperation, ContactField
 from contacts.permissions import ContactObjectPermission
 from contacts.selectors import (
@@ -29,6 +29,8 @@ from contacts.selectors import (
     contact_row_to_dict,
     contact_rows,
     contact_rows_summed,
+    contact_search_page,
+    contact_search_text,
     contact_stats,
     contact_to_dict,
     contact_with_calls,
@@ -88,7 +90,7 @@ class ContactViewSet(
 ):
     permission_classes = [ReadOnlyForViewers, ContactObjectPermission]
     serializer_class = ContactWithCallsSerializer
-    filterset_class = ContactFilter
+    filterset_class = ContactListFilter
     lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
@@ -97,8 +99,16 @@ class ContactViewSet(
         return contact_list()
 
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances: a page of 1,000 renders several times faster.
-        page = self.paginate_queryset(contact_rows(self.filter_queryset(self.get_queryset())))
+        queryset = self.filter_queryset(self.get_queryset())
+        if contact_search_text(queryset) is not None:
+            # Ranked from the word index, then the page's rows by id (contacts/search.py).
+            base = self.get_queryset().query.where
+            filtered = len(queryset.query.where.children) > len(base.children)
+            objects = contact_search_page(queryset, filtered=filtered)
+        else:
+            # Rows, not model instances: a page of 1,000 renders several times faster.
+            objects = contact_rows(queryset)
+        page = self.paginate_queryset(objects)
         rows = contact_rows_summed(list(page))  # one more query: the page's calls summed up
         return self.get_paginated_response([contact_row_to_dict(row) for row in rows])
 
@@ -152,7 +162,7 @@ class ContactViewSet(
         "streamed in constant memory (managers and admins). The columns import back.",
     )
     @action(detail=False, methods=["get"], permission_classes=[IsManagerOrAdmin],
-            pagination_class=None)  # fmt: skip
+            pagination_class=None, filterset_class=ContactFilter)  # fmt: skip
     def export(self, request):
         query = ContactExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -105,7 +105,7 @@ class EstimatingPaginator(Paginator):
 
     @cached_property
     def _estimate(self) -> int | None:
-        if self.small_by_nature:
+        if self.small_by_nature or not hasattr(self.object_list, "query"):
             return None
         return estimates.get(self.object_list, self.estimate_key)
 
@@ -151,6 +151,8 @@ class EstimatingPaginator(Paginator):
         return super().validate_number(self._number(number))
 
     def page(self, number):
+        if hasattr(self.object_list, "page_and_total"):
+            return self._page_of_ranked(self._number(number))
         if "count" in self.__dict__:
             return super().page(number)
         if self._huge():
@@ -166,6 +168,17 @@ class EstimatingPaginator(Paginator):
             return super().page(number)  # past the end (or empty): count, then the usual answer
         first = rows[0]
         self.__dict__["count"] = first["_total"] if isinstance(first, dict) else first._total
+        return self._get_page(rows, number, self)
+
+    def _page_of_ranked(self, number: int):
+        """A page of a list that pages and counts itself in one query (a ranked search,
+        contacts.search.SearchResults), flagging its count as an estimate past its limit."""
+        bottom = (number - 1) * self.per_page
+        rows, total, estimated = self.object_list.page_and_total(bottom, self.per_page)
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        self.count_is_estimate = estimated
+        self.__dict__["count"] = total
         return self._get_page(rows, number, self)
 
     def _page_of_huge(self, number: int):
