@@ -71,6 +71,8 @@ from crm.http.exports import (
     vcards_response,
 )
 from crm.http.routers import UUID_PATTERN, UuidLookupMixin
+from ledger.selectors import feed_version
+from ledger.versioning import CONTACTS
 
 
 class ContactExportQuerySerializer(ExportQuerySerializer):
@@ -97,6 +99,17 @@ class ContactViewSet(
         if self.action == "retrieve":
             return contacts_with_calls(contact_list())
         return contact_list()
+
+    # Filters whose answer moves with other feeds than the contacts' (calls, DNC entries).
+    _COUNTED_ELSEWHERE = frozenset({"dnc", "has_calls"})
+
+    def list_count_version(self, request) -> int | None:
+        """The contacts feed's head: every contact write takes a new version, so a list's
+        count is still exact while it stays (crm.http.pagination.counts). None when a filter
+        depends on calls or DNC entries, which do not move it."""
+        if self._COUNTED_ELSEWHERE.intersection(request.query_params):
+            return None
+        return feed_version(CONTACTS)
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())

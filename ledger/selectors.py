@@ -14,6 +14,12 @@ def feed_state(feed: str) -> ChangeFeed:
     return state
 
 
+def feed_version(feed: str) -> int:
+    """A feed's head: the last version taken (one indexed row)."""
+    version = ChangeFeed.objects.filter(name=feed).values_list("version", flat=True).first()
+    return version or 0
+
+
 def activity_for_object(obj: Model) -> QuerySet[Activity]:
     """An object's history, newest first (served by the (object_type, object_id) index)."""
     return (
