@@ -9,7 +9,6 @@ from django.db.models import (
     Exists,
     F,
     Func,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -141,21 +140,24 @@ def contacts_with_calls(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
     )
 
 
+_CALL_SUMMARIES = (
+    "SELECT contact_id, count(*), max(started_at) FROM {calls} WHERE contact_id = ANY(%s) "
+    "GROUP BY contact_id"
+)
+
+
 def contact_call_summaries(contact_ids) -> dict:
     """``call_count`` and ``last_call_at`` (as text) of a page of contacts: one grouped query on
     the calls' (contact, started_at) index. Cheaper than a subquery per row: list pages ask
-    once for their 50 ids."""
-    rows = (
-        _calls_model()
-        .objects.filter(contact_id__in=contact_ids)
-        .order_by()
-        .values("contact_id")
-        .annotate(n=Count("*"), last=Max("started_at"))
-    )
-    return {
-        row["contact_id"]: {"call_count": row["n"], "last_call_at_iso": iso_utc(row["last"])}
-        for row in rows
-    }
+    once for their 50 ids (as SQL: the ORM took longer to build it than PostgreSQL to answer)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CALL_SUMMARIES.format(calls=_calls_model()._meta.db_table), [list(contact_ids)]
+        )
+        return {
+            pk: {"call_count": n, "last_call_at_iso": iso_utc(last)}
+            for pk, n, last in cursor.fetchall()
+        }
 
 
 NO_CALLS = {"call_count": 0, "last_call_at_iso": None}

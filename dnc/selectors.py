@@ -3,6 +3,7 @@ shows them, and the phones' feed rows."""
 
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from crm.timestamps import iso_utc
@@ -24,12 +25,30 @@ def dnc_entries_blocking(number: str, *, now: datetime) -> QuerySet[DncEntry]:
     return DncEntry.objects.filter(_served(now), phone_normalized=number).order_by("created_at")
 
 
+# _served as SQL, for the one query a list page asks (dnc_blocked_numbers): the ORM would
+# spend longer building the statement than PostgreSQL answering it. A test holds the two equal.
+_ENTRY, _LIST = DncEntry._meta.db_table, DncList._meta.db_table
+_BLOCKED_NUMBERS = (
+    f"SELECT DISTINCT e.phone_normalized FROM {_ENTRY} e JOIN {_LIST} l ON l.id = e.list_id "  # noqa: S608 - the models' tables
+    "WHERE e.phone_normalized = ANY(%s) AND e.deleted_at IS NULL AND l.active "
+    "AND l.deleted_at IS NULL AND (e.expires_at IS NULL OR e.expires_at > %s)"
+)
+
+
 def dnc_blocked_numbers(numbers, *, now: datetime) -> set[str]:
     """Those of ``numbers`` that are blocked now: one query for a page of contacts."""
     if not numbers:
         return set()
+    with connection.cursor() as cursor:
+        cursor.execute(_BLOCKED_NUMBERS, [list(numbers), now])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def dnc_blocked_numbers_orm(numbers, *, now: datetime) -> set[str]:
+    """dnc_blocked_numbers through the ORM's _served (what the SQL above must agree with)."""
     return set(
         DncEntry.objects.filter(_served(now), phone_normalized__in=list(numbers))
+        .order_by()
         .values_list("phone_normalized", flat=True)
         .distinct()
     )
