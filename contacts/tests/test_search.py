@@ -256,3 +256,16 @@ def test_the_word_index_answers_prefixes_by_range(agent):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "contactword_prefix_idx" in plan
+
+
+def test_prepared_page_rows_are_the_orm_rows(agent, settings):
+    from contacts.selectors import contact_book_rows, contact_list, contact_rows
+    from crm.db.prepared import rows_by_ids
+
+    for name in ("Zoë Ünal", "Ada", "Bob"):
+        make_contact(actor=agent, name=name)
+    orm = list(contact_rows(contact_list())[1:3])
+    assert contact_book_rows(contact_list())[1:3] == orm
+    ids = [row["id"] for row in orm]
+    by_id = rows_by_ids(lambda: contact_rows(contact_list().order_by()), ("test",), ids)
+    assert sorted(by_id, key=lambda row: row["name"]) == sorted(orm, key=lambda row: row["name"])
