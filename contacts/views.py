@@ -162,7 +162,15 @@ class ContactViewSet(
     def perform_destroy(self, instance):
         services.contact_delete(actor=self.request.user, contact=instance)
 
-    @extend_schema(responses={200: ContactWithCallsSerializer(many=True)})
+    @extend_schema(
+        responses={200: ContactWithCallsSerializer(many=True)},
+        description="The same as `GET /contacts?search=`: every word of `q` is the start of a "
+        "word of the name, the email (split at @ . - _ +) or the company, case and accents "
+        "ignored; a word of 3+ digits also matches those digits anywhere in the number. Exact "
+        "words first, then by name. Only when fewer than `limit` contacts match, words of 4+ "
+        "letters also match similar words (typos), after every prefix match. `count` is exact "
+        "up to 10,000 matches, then an estimate (header `X-Count-Estimated: true`).",
+    )
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
     def search(self, request):
         return self.list(request)
