@@ -33,19 +33,43 @@ def planner_estimate(queryset) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-class _Estimates:
-    """The planner's estimates of recent list queries, per process, for a few seconds.
-
-    An estimate only picks how a page is counted (see EstimatingPaginator); it is never a
-    count itself below EXACT_COUNT_LIMIT. A busy list (the whole contact book, one contact's
-    calls) is thus asked about once per COUNT_ESTIMATE_SECONDS, not on every request.
-    """
+class _Remembered:
+    """A small per-process LRU of computed numbers, each kept until ``expires`` (or for good)."""
 
     size = 2048
 
     def __init__(self):
         self._entries: OrderedDict[tuple, tuple[float, int]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def remembered(self, key: tuple, compute, *, seconds: float | None = None) -> int:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] > now:
+                self._entries.move_to_end(key)
+                return hit[1]
+        value = compute()
+        expires = now + seconds if seconds is not None else float("inf")
+        with self._lock:
+            self._entries[key] = (expires, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class _Estimates(_Remembered):
+    """The planner's estimates of recent list queries, per process, for a few seconds.
+
+    An estimate only picks how a page is counted (see EstimatingPaginator); it is never a
+    count itself below EXACT_COUNT_LIMIT. A busy list (the whole contact book, one contact's
+    calls) is thus asked about once per COUNT_ESTIMATE_SECONDS, not on every request.
+    """
 
     def get(self, queryset, key: tuple | None = None) -> int:
         """The estimate for ``queryset``, remembered under ``key`` (default: its SQL; a
@@ -54,57 +78,24 @@ class _Estimates:
         if key is None:
             sql, params = queryset.order_by().query.sql_with_params()
             key = (sql, tuple(map(str, params)))
-        key = (queryset.db, *key)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None and hit[0] > now:
-                self._entries.move_to_end(key)
-                return hit[1]
-        estimate = planner_estimate(queryset)
-        with self._lock:
-            self._entries[key] = (now + settings.COUNT_ESTIMATE_SECONDS, estimate)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return estimate
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        return self.remembered(
+            (queryset.db, *key),
+            lambda: planner_estimate(queryset),
+            seconds=settings.COUNT_ESTIMATE_SECONDS,
+        )
 
 
 estimates = _Estimates()
 
 
-class _Counts:
+class _Counts(_Remembered):
     """Exact counts of recent list queries, per process, each remembered under the version of
     the data it counted (a list's ``count_version``, e.g. the contacts feed's head): while no
     write has taken a new version, the count is still exact, and a page of a mid-sized list
     (20,000 contacts) costs one version lookup instead of a COUNT over every row."""
 
-    size = 2048
-
-    def __init__(self):
-        self._entries: OrderedDict[tuple, int] = OrderedDict()
-        self._lock = threading.Lock()
-
     def get(self, key: tuple, count) -> int:
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None:
-                self._entries.move_to_end(key)
-                return hit
-        value = count()
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        return self.remembered(key, count)
 
 
 counts = _Counts()
