@@ -26,7 +26,7 @@ from crm.db.prepared import PreparedRows, rows_by_ids
 from crm.db.timefmt import IsoUtcText, iso_columns, iso_text
 from crm.http.exports import CellSafe
 from crm.timestamps import iso_utc
-from dnc.selectors import dnc_blocked, dnc_blocked_numbers
+from dnc.selectors import dnc_blocked, dnc_blocked_sql
 
 # What a contact's representation is made of: its columns (but the search key), its creator's
 # name, and its two times as text formatted by PostgreSQL (see crm/db/timefmt.py).
@@ -141,40 +141,35 @@ def contacts_with_calls(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
     )
 
 
-_CALL_SUMMARIES = (
-    "SELECT contact_id, count(*), max(started_at) FROM {calls} WHERE contact_id = ANY(%s) "
-    "GROUP BY contact_id"
+_PAGE_EXTRAS = (
+    "SELECT u.id, s.n, s.last, {blocked} FROM unnest(%s::uuid[], %s::text[]) AS u(id, phone) "
+    "LEFT JOIN LATERAL (SELECT count(*) AS n, max(started_at) AS last FROM {calls} c "
+    "WHERE c.contact_id = u.id) s ON true"
 )
 
 
-def contact_call_summaries(contact_ids) -> dict:
-    """``call_count`` and ``last_call_at`` (as text) of a page of contacts: one grouped query on
-    the calls' (contact, started_at) index. Cheaper than a subquery per row: list pages ask
-    once for their 50 ids (as SQL: the ORM took longer to build it than PostgreSQL to answer)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CALL_SUMMARIES.format(calls=_calls_model()._meta.db_table), [list(contact_ids)]
-        )
-        return {
-            pk: {"call_count": n, "last_call_at_iso": iso_utc(last)}
-            for pk, n, last in cursor.fetchall()
-        }
-
-
-NO_CALLS = {"call_count": 0, "last_call_at_iso": None}
-
-
 def contact_rows_summed(rows: list[dict]) -> list[dict]:
-    """contact_rows of a list page, each with its calls summed up (contact_call_summaries)
-    and its ``dnc``: two queries for the page."""
+    """contact_rows of a list page, each with its calls summed up (``call_count``,
+    ``last_call_at`` as text: the calls' (contact, started_at) index, once per contact) and its
+    ``dnc`` (dnc.selectors.dnc_blocked_sql): one query for the page, as SQL (the ORM took
+    longer to build its two queries than PostgreSQL to answer them)."""
     if not rows:
         return []
-    summaries = contact_call_summaries([row["id"] for row in rows])
-    blocked = dnc_blocked_numbers({row["phone_normalized"] for row in rows}, now=timezone.now())
-    return [
-        {**row, **summaries.get(row["id"], NO_CALLS), "dnc": row["phone_normalized"] in blocked}
-        for row in rows
-    ]
+    sql = _PAGE_EXTRAS.format(
+        blocked=dnc_blocked_sql("u.phone"), calls=_calls_model()._meta.db_table
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(  # the EXISTS' parameter (now) comes first in the statement
+            sql,
+            [timezone.now(), [row["id"] for row in rows],
+             [row["phone_normalized"] for row in rows]],
+        )  # fmt: skip
+        extras = {pk: (n, last, dnc) for pk, n, last, dnc in cursor.fetchall()}
+    summed = []
+    for row in rows:
+        n, last, dnc = extras[row["id"]]
+        summed.append({**row, "call_count": n, "last_call_at_iso": iso_utc(last), "dnc": dnc})
+    return summed
 
 
 def contacts_on_dnc(queryset: QuerySet[Contact], value: bool) -> QuerySet[Contact]:

@@ -125,7 +125,7 @@ class ContactViewSet(
             # Rows, not model instances: a page of 1,000 renders several times faster.
             objects = contact_rows(queryset)
         page = self.paginate_queryset(objects)
-        rows = contact_rows_summed(list(page))  # one more query: the page's calls summed up
+        rows = contact_rows_summed(list(page))  # one more query: calls summed up, DNC flags
         return self.get_paginated_response([contact_row_to_dict(row) for row in rows])
 
     @extend_schema(

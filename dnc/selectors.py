@@ -25,14 +25,22 @@ def dnc_entries_blocking(number: str, *, now: datetime) -> QuerySet[DncEntry]:
     return DncEntry.objects.filter(_served(now), phone_normalized=number).order_by("created_at")
 
 
-# _served as SQL, for the one query a list page asks (dnc_blocked_numbers): the ORM would
-# spend longer building the statement than PostgreSQL answering it. A test holds the two equal.
+# _served as SQL, for list pages (contacts' page query asks dnc_blocked_sql for each row): the
+# ORM would spend longer building the statement than PostgreSQL answering it. A test holds the
+# two equal. ``{number}``: the number's SQL; one parameter, now.
 _ENTRY, _LIST = DncEntry._meta.db_table, DncList._meta.db_table
-_BLOCKED_NUMBERS = (
-    f"SELECT DISTINCT e.phone_normalized FROM {_ENTRY} e JOIN {_LIST} l ON l.id = e.list_id "  # noqa: S608 - the models' tables
-    "WHERE e.phone_normalized = ANY(%s) AND e.deleted_at IS NULL AND l.active "
-    "AND l.deleted_at IS NULL AND (e.expires_at IS NULL OR e.expires_at > %s)"
+_BLOCKING = (
+    f"FROM {_ENTRY} e JOIN {_LIST} l ON l.id = e.list_id WHERE e.phone_normalized = {{number}} "
+    "AND e.deleted_at IS NULL AND l.active AND l.deleted_at IS NULL "
+    "AND (e.expires_at IS NULL OR e.expires_at > %s)"
 )
+_BLOCKED_NUMBERS = "SELECT DISTINCT e.phone_normalized " + _BLOCKING.format(number="ANY(%s)")
+
+
+def dnc_blocked_sql(number: str) -> str:
+    """SQL: whether the number ``number`` (an SQL expression) is blocked now, as an EXISTS; it
+    takes one parameter, the time meant by now."""
+    return f"EXISTS (SELECT 1 {_BLOCKING.format(number=number)})"
 
 
 def dnc_blocked_numbers(numbers, *, now: datetime) -> set[str]:
@@ -40,7 +48,7 @@ def dnc_blocked_numbers(numbers, *, now: datetime) -> set[str]:
     if not numbers:
         return set()
     with connection.cursor() as cursor:
-        cursor.execute(_BLOCKED_NUMBERS, [list(numbers), now])
+        cursor.execute(_BLOCKED_NUMBERS, [list(numbers), now])  # ANY(%s) comes first
         return {row[0] for row in cursor.fetchall()}
 
 
