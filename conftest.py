@@ -9,7 +9,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
-from crm.http.pagination import estimates
+from crm.http.pagination import counts, estimates
 from crm.tests.asgi_bridge import AsgiClientHandler
 
 # Every test client request takes Django's ASGI path, as production's requests do (the
@@ -40,6 +40,7 @@ def _fast_and_isolated(request, settings, tmp_path):
         request.getfixturevalue("transactional_db" if transactional else "db")
         cache.clear()  # the login throttles live in the (database) cache
         estimates.clear()  # planner estimates of another test's tables
+        counts.clear()  # counts under versions that another test's rollback reissues
     yield
     if uses_db:
         cache.clear()

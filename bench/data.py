@@ -5,7 +5,9 @@ a fixed permutation so that consecutive rows do not get consecutive numbers. Ind
 the populations apart: number ``i`` below ``UNKNOWN_BASE`` belongs to contact ``i``; calls from
 strangers, CSV imports and admin imports draw from their own ranges, so nothing collides.
 Names are first + last names from Faker's en_US, es_ES, de_DE and fr_FR lists (accents
-included), stored with ``name_search`` computed by the app's own ``contacts.text.search_key``.
+included), stored with ``name_search`` computed by the app's own ``contacts.text.search_key``,
+and their search words (``contacts_contactword``, the search index) by its own
+``contacts.text.search_words``, the vocabulary (``contacts_searchword``) from those.
 
 Rows go in with COPY. For big loads the table's secondary indexes are dropped first and
 recreated afterwards from their exact definitions (``pg_get_indexdef``), and foreign-key
@@ -22,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from contacts.text import search_key
+from contacts.text import search_key, search_words
 
 AREA_CODES = (202, 206, 212, 213, 303, 305, 312, 404, 415, 503)
 AREA_CODES += (512, 617, 646, 702, 713, 718, 773, 801, 818, 917)
@@ -55,6 +57,7 @@ CONTACT_COLUMNS = (
     "version",
     "deleted_at",
 )
+WORD_COLUMNS = ("contact_id", "word", "name_search")
 CALL_COLUMNS = (
     "id",
     "user_id",
@@ -119,6 +122,22 @@ def search_fragments(count: int, seed: int = 7) -> list[str]:
     return [n[: rng.randint(4, 6)] for n in rng.sample(candidates, count)]
 
 
+def typo_queries(count: int, seed: int = 11) -> list[str]:
+    """Surnames typed with a typo (two neighbouring letters swapped inside the word, "Gonzalez"
+    -> "Gonzaelz"): no contact's word starts with them, so the search's typo fallback answers."""
+    _, lasts = name_pools()
+    rng = random.Random(seed)
+    typos = []
+    for name in rng.sample([n for n in lasts if len(n) >= 6 and n.isalpha()], count * 3):
+        at = rng.randint(2, len(name) - 2)
+        typo = name[: at - 1] + name[at] + name[at - 1] + name[at + 1 :]
+        if typo.casefold() != name.casefold() and typo not in typos:
+            typos.append(typo)
+        if len(typos) == count:
+            break
+    return typos
+
+
 class Dataset:
     """What has been generated so far; contact ids are kept (calls point at them)."""
 
@@ -128,6 +147,7 @@ class Dataset:
         self.agent_ids = agent_ids
         self.contact_ids: list[str] = []
         self.calls_generated = 0
+        self.pending_words: list[tuple] = []  # search words of contacts generated, not loaded
 
     @property
     def contacts(self) -> int:
@@ -145,13 +165,17 @@ class Dataset:
             contact_id = uuid4_str(rng)
             self.contact_ids.append(contact_id)
             name = f"{rng.choice(firsts)} {rng.choice(lasts)}"
+            folded = search_key(name)
+            self.pending_words.extend(
+                (contact_id, word, folded) for word in search_words(folded, "")
+            )
             e164 = phone_e164(index)
             created = NOW - timedelta(seconds=rng.randrange(span))
             updated = min(NOW, created + timedelta(seconds=rng.randrange(30 * 86_400)))
             yield (
                 contact_id,
                 name,
-                search_key(name),
+                folded,
                 phone_as_entered(e164, index),
                 e164,
                 self.owner_ids[index % len(self.owner_ids)],
@@ -264,6 +288,12 @@ def load_contacts(conn: psycopg.Connection, data: Dataset, count: int) -> None:
     first = feed_version(conn, "contacts") + 1
     with conn.transaction():
         bulk_load(conn, "contacts_contact", CONTACT_COLUMNS, data.contact_rows(count, first))
+        bulk_load(conn, "contacts_contactword", WORD_COLUMNS, data.pending_words)
+        data.pending_words = []
+        conn.execute(
+            "INSERT INTO contacts_searchword (word) SELECT DISTINCT word FROM contacts_contactword "
+            "ON CONFLICT DO NOTHING"
+        )
         set_feed_version(conn, "contacts", first + count - 1)
 
 

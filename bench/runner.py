@@ -86,7 +86,7 @@ class Bench:
             data.load_contacts(self.conn, self.data, add_contacts)
         if add_calls > 0:
             data.load_calls(self.conn, self.data, add_calls)
-        data.vacuum_analyze(self.conn, "contacts_contact", "calls_calllog")
+        data.vacuum_analyze(self.conn, "contacts_contact", "contacts_contactword", "calls_calllog")
         log(f"loaded: {self.data.contacts:,} contacts, {calls:,} calls")
 
     # --- helpers for scenarios -------------------------------------------------------------

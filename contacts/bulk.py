@@ -22,6 +22,7 @@ from contacts.filters import ContactFilter
 from contacts.lists import members_add, members_remove
 from contacts.merge import FLOOR
 from contacts.models import BulkAction, BulkChange, BulkOperation, Contact, ContactList
+from contacts.searchindex import search_index_refresh
 from contacts.selectors import contact_list
 from contacts.services import TAGS_MAX, contact_clean_tags, tags_key, tags_merged
 from crm.db.store import copy_records
@@ -165,6 +166,8 @@ def _write(field: str, rows: list[dict], version: int) -> None:
                 "field": field,
             },
         )
+    if field == "deleted":  # deleted contacts leave the search index, restored ones return
+        search_index_refresh(row["id"] for row in rows)
 
 
 def _plan(action: str, args: dict, row: dict):

@@ -2,7 +2,12 @@ import django_filters
 from django import forms
 
 from contacts.models import Contact
-from contacts.selectors import contact_search, contacts_having_calls, contacts_on_dnc
+from contacts.selectors import (
+    contact_search,
+    contact_search_ranked,
+    contacts_having_calls,
+    contacts_on_dnc,
+)
 from contacts.services import TAG_MAX_LENGTH, TAGS_MAX, tags_key
 from crm.http.filters import FilterSet, TextFilter, UtcDateTimeFilter
 from crm.text import text_is_storable
@@ -39,7 +44,14 @@ class AllTagsFilter(django_filters.Filter):
 
 
 class ContactFilter(FilterSet):
-    search = django_filters.CharFilter(method="filter_search", max_length=100)
+    search = TextFilter(
+        method="filter_search", max_length=100,
+        help_text="Word prefixes: every word is the start of a word of the name, the email "
+        "(split at @ . - _ +) or the company, case and accents ignored; a word of 3+ digits "
+        "also matches those digits anywhere in the number. Exact words first, then by name; "
+        "when fewer than a page match, words of 4+ letters also match similar words (typos), "
+        "after every prefix match.",
+    )  # fmt: skip
     tag = AllTagsFilter(field_name="tags_key")
     company = TextFilter(
         field_name="company", lookup_expr="iexact", max_length=200,
@@ -72,16 +84,24 @@ class ContactFilter(FilterSet):
         return queryset.filter(lists__contains=[value]) if value else queryset
 
     def filter_search(self, queryset, name, value):
-        return contact_search(queryset, value)
+        return contact_search(queryset, value) if value else queryset
 
     def filter_has_calls(self, queryset, name, value):
         return contacts_having_calls(queryset, value == "true") if value else queryset
 
 
-class ContactSearchFilter(ContactFilter):
+class ContactListFilter(ContactFilter):
+    """The list pages' filters: the search is ranked by the page (contact_search_page), so
+    here it is only noted; the other filters apply as usual."""
+
+    def filter_search(self, queryset, name, value):
+        return contact_search_ranked(queryset, value) if value else queryset
+
+
+class ContactSearchFilter(ContactListFilter):
     """``/contacts/search?q=`` is ``/contacts?search=`` under another name."""
 
-    q = django_filters.CharFilter(method="filter_search", max_length=100)
+    q = TextFilter(method="filter_search", max_length=100, help_text="The same as ``search``.")
 
     class Meta(ContactFilter.Meta):
         fields = [

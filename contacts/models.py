@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.db import models
 from django.db.models import JSONField, Q, Value
 from django.db.models.functions import Lower
@@ -91,6 +91,44 @@ class Contact(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.phone_normalized})"
+
+
+class ContactWord(models.Model):
+    """One word of a live contact's folded name, email or company (contacts.text.search_words):
+    the search index. A query word finds the contacts having a word that starts with it by a
+    range scan of (word, name_search, contact), and that index alone also gives what a page is
+    ranked by (the exact word, then the name), without reading a contact row. Kept by the
+    contacts' writers (contacts/searchindex.py); deleted contacts have no words."""
+
+    pk = models.CompositePrimaryKey("contact_id", "word")
+    # The primary key (contact, word) serves "the words of these contacts" (rewrites).
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Byte order ("C"): a prefix is a range, whatever the database's collation.
+    word = models.TextField(db_collation="C")
+    name_search = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["word", "name_search", "contact"], name="contactword_prefix_idx")
+        ]
+
+    def __str__(self):
+        return self.word
+
+
+class SearchWord(models.Model):
+    """Every word ContactWord ever held, once: what the typo fallback compares a query word
+    with (trigram distance, GiST), a few thousand rows where ContactWord has millions. Words
+    are added, never removed: one no contact has any more only finds nothing."""
+
+    word = models.TextField(primary_key=True, db_collation="C")
+
+    class Meta:
+        indexes = [GistIndex(fields=["word"], name="searchword_trgm_idx",
+                             opclasses=["gist_trgm_ops"])]  # fmt: skip
+
+    def __str__(self):
+        return self.word
 
 
 class FieldType(models.TextChoices):

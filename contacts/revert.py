@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from contacts.lists import members_remove
 from contacts.models import Contact, ContactList
+from contacts.searchindex import search_index_refresh
 from contacts.services import DETAILS, tags_key
 from contacts.text import details_search_key, search_key
 from ledger.activity import ActivityEntry, activity_record_bulk
@@ -147,6 +148,7 @@ def contacts_import_revert(
          "custom_fields", "field_versions", "details_search", "version", "updated_at"],
         batch_size=1000,
     )  # fmt: skip
+    search_index_refresh(contact.pk for contact in (*deleted, *restored))
     report.deleted, report.restored = len(deleted), len(restored)
     activity_record_bulk(
         actor=actor,

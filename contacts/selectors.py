@@ -3,14 +3,12 @@
 import json
 from datetime import timedelta
 
-from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import (
     Count,
     Exists,
     F,
     Func,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -19,16 +17,16 @@ from django.db.models import (
     Value,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce, Lower, Substr
+from django.db.models.functions import Cast, Coalesce, Lower
 from django.utils import timezone
 
 from contacts.models import Contact, ContactList, ListMembership
-from contacts.text import search_key
+from contacts.search import SearchResults, search_ids_sql
+from crm.db.prepared import PreparedRows, rows_by_ids
 from crm.db.timefmt import IsoUtcText, iso_columns, iso_text
 from crm.http.exports import CellSafe
-from crm.phones import phone_digits
 from crm.timestamps import iso_utc
-from dnc.selectors import dnc_blocked, dnc_blocked_numbers
+from dnc.selectors import dnc_blocked, dnc_blocked_sql
 
 # What a contact's representation is made of: its columns (but the search key), its creator's
 # name, and its two times as text formatted by PostgreSQL (see crm/db/timefmt.py).
@@ -143,37 +141,35 @@ def contacts_with_calls(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
     )
 
 
-def contact_call_summaries(contact_ids) -> dict:
-    """``call_count`` and ``last_call_at`` (as text) of a page of contacts: one grouped query on
-    the calls' (contact, started_at) index. Cheaper than a subquery per row: list pages ask
-    once for their 50 ids."""
-    rows = (
-        _calls_model()
-        .objects.filter(contact_id__in=contact_ids)
-        .order_by()
-        .values("contact_id")
-        .annotate(n=Count("*"), last=Max("started_at"))
-    )
-    return {
-        row["contact_id"]: {"call_count": row["n"], "last_call_at_iso": iso_utc(row["last"])}
-        for row in rows
-    }
-
-
-NO_CALLS = {"call_count": 0, "last_call_at_iso": None}
+_PAGE_EXTRAS = (
+    "SELECT u.id, s.n, s.last, {blocked} FROM unnest(%s::uuid[], %s::text[]) AS u(id, phone) "
+    "LEFT JOIN LATERAL (SELECT count(*) AS n, max(started_at) AS last FROM {calls} c "
+    "WHERE c.contact_id = u.id) s ON true"
+)
 
 
 def contact_rows_summed(rows: list[dict]) -> list[dict]:
-    """contact_rows of a list page, each with its calls summed up (contact_call_summaries)
-    and its ``dnc``: two queries for the page."""
+    """contact_rows of a list page, each with its calls summed up (``call_count``,
+    ``last_call_at`` as text: the calls' (contact, started_at) index, once per contact) and its
+    ``dnc`` (dnc.selectors.dnc_blocked_sql): one query for the page, as SQL (the ORM took
+    longer to build its two queries than PostgreSQL to answer them)."""
     if not rows:
         return []
-    summaries = contact_call_summaries([row["id"] for row in rows])
-    blocked = dnc_blocked_numbers({row["phone_normalized"] for row in rows}, now=timezone.now())
-    return [
-        {**row, **summaries.get(row["id"], NO_CALLS), "dnc": row["phone_normalized"] in blocked}
-        for row in rows
-    ]
+    sql = _PAGE_EXTRAS.format(
+        blocked=dnc_blocked_sql("u.phone"), calls=_calls_model()._meta.db_table
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(  # the EXISTS' parameter (now) comes first in the statement
+            sql,
+            [timezone.now(), [row["id"] for row in rows],
+             [row["phone_normalized"] for row in rows]],
+        )  # fmt: skip
+        extras = {pk: (n, last, dnc) for pk, n, last, dnc in cursor.fetchall()}
+    summed = []
+    for row in rows:
+        n, last, dnc = extras[row["id"]]
+        summed.append({**row, "call_count": n, "last_call_at_iso": iso_utc(last), "dnc": dnc})
+    return summed
 
 
 def contacts_on_dnc(queryset: QuerySet[Contact], value: bool) -> QuerySet[Contact]:
@@ -197,26 +193,47 @@ def contact_list() -> QuerySet[Contact]:
     return Contact.live.select_related("created_by").order_by("name_search", "id")
 
 
+def contact_book_rows(queryset: QuerySet[Contact]):
+    """contact_rows of the whole book (contact_list() unfiltered) for a list page: its SQL is
+    built once per process (crm.db.prepared)."""
+    return PreparedRows(contact_rows(queryset), ("contacts.book",))
+
+
 def contact_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
-    """Name, email and company: case- and accent-insensitive substring (trigram GIN indexes),
-    plus typo-tolerant trigram similarity on the name. Phone: the digits anywhere in the E.164
-    number."""
-    key = search_key(text)
-    digits = phone_digits(text)
-    if not key:
+    """The contacts a search matches (contacts/search.py: word prefixes of the name, email and
+    company, a number's digits anywhere), unranked: for filters, exports, bulk operations and
+    the admin. A list page ranks them instead (contact_search_ranked)."""
+    sql = search_ids_sql(text)
+    if sql is None:
         return queryset
-    queryset = queryset.alias(phone_digits=Substr("phone_normalized", 2))  # see migration 0003
-    condition = Q(name_search__contains=key) | Q(details_search__contains=key)
-    if len(digits) >= 3:
-        condition |= Q(phone_digits__contains=digits)
-    if len(key) >= 3:
-        condition |= Q(name_search__trigram_word_similar=key)
-        return (
-            queryset.filter(condition)
-            .annotate(similarity=TrigramWordSimilarity(key, "name_search"))
-            .order_by("-similarity", "name_search", "id")
-        )
-    return queryset.filter(condition)
+    return queryset.filter(pk__in=RawSQL(*sql))  # noqa: S611 - contacts/search.py's SQL
+
+
+def contact_search_ranked(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
+    """A list's search: only noted on the queryset (an alias, never selected), for the list to
+    page it ranked from the word index (contact_search_page), after the other filters."""
+    earlier = contact_search_text(queryset)
+    return queryset.alias(search_text=Value(f"{earlier} {text}" if earlier else text))
+
+
+def contact_search_text(queryset: QuerySet[Contact]) -> str | None:
+    alias = queryset.query.annotations.get("search_text")
+    return alias.value if alias is not None else None
+
+
+def contact_search_page(queryset: QuerySet[Contact], *, filtered: bool) -> SearchResults:
+    """The ranked search noted on ``queryset`` (contact_search_ranked), for the paginator: the
+    page's rows as contact_rows gives them. ``filtered``: other filters than the search apply
+    (the matches are then cut to ``queryset``'s contacts)."""
+
+    def rows(ids):
+        return rows_by_ids(
+            lambda: contact_rows(contact_list().order_by()), ("contacts.rows",), ids,
+            using=queryset.db,
+        )  # fmt: skip
+
+    within = queryset.order_by() if filtered else None
+    return SearchResults(contact_search_text(queryset) or "", rows=rows, within=within)
 
 
 # --- contact lists ---------------------------------------------------------------------------

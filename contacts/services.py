@@ -29,6 +29,7 @@ from contacts.errors import (
 from contacts.merge import field_versions_stamped, fields_changed_since
 from contacts.models import Contact
 from contacts.rules import Decision, older_wins
+from contacts.searchindex import search_index_add, search_index_refresh
 from contacts.selectors import contact_to_dict
 from contacts.text import details_search_key, search_key
 from crm.db.store import copy_records
@@ -69,6 +70,8 @@ class ContactInput:
 
 # The contact's descriptive fields beyond name and number: optional text, "" when not known.
 DETAILS = ("email", "company", "title", "notes")
+# The fields search finds a contact by (contacts/searchindex.py keeps their words).
+SEARCHED = {"name", "email", "company"}
 
 
 @dataclass(slots=True)
@@ -548,10 +551,12 @@ def _contacts_write(*, actor, outcomes: Iterable[tuple[str, _Held, dict]]) -> No
     # New rows are streamed (COPY): no instances, no statement of thousands of bound
     # parameters. Nothing listens to signals of bulk writes, so none are lost.
     copy_records(Contact, created, fields=_COLUMNS)
+    search_index_add(created)
     if replaced:
         Contact.objects.bulk_update(
             [held.instance() for held, _ in replaced], _REPLACED_FIELDS, batch_size=1000
         )
+        search_index_refresh(held.record.id for held, _ in replaced)
     numbers_live(numbers=[record.phone_normalized for record in created])
     object_type = Contact._meta.model_name
     activity_record_bulk(
@@ -724,6 +729,8 @@ def contact_update(
     current.updated_at = timezone.now()
     current.version = version
     current.save()
+    if changed & SEARCHED:
+        search_index_refresh([current.pk])
     if new_number and new_number != old_number:
         number_moved(holder_id=current.pk, old=old_number, new=new_number)
     activity_record(actor=actor, action="contacts.contact.updated", obj=current, changes=changes)
@@ -754,6 +761,7 @@ def contact_delete(*, actor, contact: Contact, base_version: int | None = None) 
     current.deleted_at = current.updated_at = timezone.now()
     current.version = version
     current.save(update_fields=["deleted_at", "updated_at", "version"])
+    search_index_refresh([current.pk])
     activity_record(
         actor=actor,
         action="contacts.contact.deleted",
@@ -785,6 +793,7 @@ def contact_restore(*, actor, contact: Contact) -> ContactOutcome:
     current.updated_at = timezone.now()
     current.version = version
     current.save(update_fields=["deleted_at", "field_versions", "updated_at", "version"])
+    search_index_refresh([current.pk])
     numbers_live(numbers=[current.phone_normalized])
     activity_record(actor=actor, action="contacts.contact.restored", obj=current,
                     changes={"name": [None, current.name],

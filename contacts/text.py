@@ -17,3 +17,10 @@ def details_search_key(email: str, company: str) -> str:
     like the name (an address's words split at @ . - _ + so that "acme" finds "j@acme.io")."""
     words = " ".join(part for part in _EMAIL_SEPARATORS.split(email or "") if part)
     return search_key(f"{words} {company or ''}")
+
+
+def search_words(name_search: str, details_search: str) -> list[str]:
+    """The words a contact is found by (contacts.ContactWord): those of its folded name, email
+    and company (search_key and details_search_key), each once. A query word matches a contact
+    when it is the start of one of them."""
+    return sorted(set(name_search.split()) | set(details_search.split()))

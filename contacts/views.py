@@ -17,11 +17,12 @@ from accounts.permissions import (
 )
 from contacts import bulk, custom_fields, lists, scrub, services
 from contacts.errors import ContactInvalid
-from contacts.filters import ContactFilter, ContactSearchFilter
+from contacts.filters import ContactFilter, ContactListFilter, ContactSearchFilter
 from contacts.models import BulkOperation, ContactField
 from contacts.permissions import ContactObjectPermission
 from contacts.selectors import (
     EXPORT_HEADER,
+    contact_book_rows,
     contact_export_cells,
     contact_export_csv,
     contact_export_rows,
@@ -29,6 +30,8 @@ from contacts.selectors import (
     contact_row_to_dict,
     contact_rows,
     contact_rows_summed,
+    contact_search_page,
+    contact_search_text,
     contact_stats,
     contact_to_dict,
     contact_with_calls,
@@ -69,6 +72,8 @@ from crm.http.exports import (
     vcards_response,
 )
 from crm.http.routers import UUID_PATTERN, UuidLookupMixin
+from ledger.selectors import feed_version
+from ledger.versioning import CONTACTS
 
 
 class ContactExportQuerySerializer(ExportQuerySerializer):
@@ -88,7 +93,7 @@ class ContactViewSet(
 ):
     permission_classes = [ReadOnlyForViewers, ContactObjectPermission]
     serializer_class = ContactWithCallsSerializer
-    filterset_class = ContactFilter
+    filterset_class = ContactListFilter
     lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
@@ -96,10 +101,31 @@ class ContactViewSet(
             return contacts_with_calls(contact_list())
         return contact_list()
 
+    # Filters whose answer moves with other feeds than the contacts' (calls, DNC entries).
+    _COUNTED_ELSEWHERE = frozenset({"dnc", "has_calls"})
+
+    def list_count_version(self, request) -> int | None:
+        """The contacts feed's head: every contact write takes a new version, so a list's
+        count is still exact while it stays (crm.http.pagination.counts). None when a filter
+        depends on calls or DNC entries, which do not move it."""
+        if self._COUNTED_ELSEWHERE.intersection(request.query_params):
+            return None
+        return feed_version(CONTACTS)
+
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances: a page of 1,000 renders several times faster.
-        page = self.paginate_queryset(contact_rows(self.filter_queryset(self.get_queryset())))
-        rows = contact_rows_summed(list(page))  # one more query: the page's calls summed up
+        queryset = self.filter_queryset(self.get_queryset())
+        base = self.get_queryset().query.where
+        filtered = len(queryset.query.where.children) > len(base.children)
+        if contact_search_text(queryset) is not None:
+            # Ranked from the word index, then the page's rows by id (contacts/search.py).
+            objects = contact_search_page(queryset, filtered=filtered)
+        elif not filtered:
+            objects = contact_book_rows(queryset)  # the whole book: its SQL built once
+        else:
+            # Rows, not model instances: a page of 1,000 renders several times faster.
+            objects = contact_rows(queryset)
+        page = self.paginate_queryset(objects)
+        rows = contact_rows_summed(list(page))  # one more query: calls summed up, DNC flags
         return self.get_paginated_response([contact_row_to_dict(row) for row in rows])
 
     @extend_schema(
@@ -136,7 +162,15 @@ class ContactViewSet(
     def perform_destroy(self, instance):
         services.contact_delete(actor=self.request.user, contact=instance)
 
-    @extend_schema(responses={200: ContactWithCallsSerializer(many=True)})
+    @extend_schema(
+        responses={200: ContactWithCallsSerializer(many=True)},
+        description="The same as `GET /contacts?search=`: every word of `q` is the start of a "
+        "word of the name, the email (split at @ . - _ +) or the company, case and accents "
+        "ignored; a word of 3+ digits also matches those digits anywhere in the number. Exact "
+        "words first, then by name. Only when fewer than `limit` contacts match, words of 4+ "
+        "letters also match similar words (typos), after every prefix match. `count` is exact "
+        "up to 10,000 matches, then an estimate (header `X-Count-Estimated: true`).",
+    )
     @action(detail=False, methods=["get"], filterset_class=ContactSearchFilter)
     def search(self, request):
         return self.list(request)
@@ -152,7 +186,7 @@ class ContactViewSet(
         "streamed in constant memory (managers and admins). The columns import back.",
     )
     @action(detail=False, methods=["get"], permission_classes=[IsManagerOrAdmin],
-            pagination_class=None)  # fmt: skip
+            pagination_class=None, filterset_class=ContactFilter)  # fmt: skip
     def export(self, request):
         query = ContactExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

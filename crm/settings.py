@@ -221,6 +221,8 @@ CLOCK_SKEW_TOLERANCE = timedelta(seconds=env_int("CLOCK_SKEW_SECONDS", 300))
 CALLS_MAX_BATCH = 5000
 # Lists whose planner estimate exceeds this report the estimate as their count (exact below).
 EXACT_COUNT_LIMIT = env_int("EXACT_COUNT_LIMIT", 100_000)
+# A search's count is exact up to this many matches; above, it is flagged as an estimate.
+SEARCH_EXACT_COUNT_LIMIT = env_int("SEARCH_EXACT_COUNT_LIMIT", 10_000)
 # How long a worker reuses the planner's estimate of a list query (it only picks how to count).
 COUNT_ESTIMATE_SECONDS = env_int("COUNT_ESTIMATE_SECONDS", 30)
 SYNC_TOMBSTONE_HORIZON_DAYS = env_int("SYNC_TOMBSTONE_HORIZON_DAYS", 90)

@@ -3,6 +3,7 @@ shows them, and the phones' feed rows."""
 
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from crm.timestamps import iso_utc
@@ -24,12 +25,38 @@ def dnc_entries_blocking(number: str, *, now: datetime) -> QuerySet[DncEntry]:
     return DncEntry.objects.filter(_served(now), phone_normalized=number).order_by("created_at")
 
 
+# _served as SQL, for list pages (contacts' page query asks dnc_blocked_sql for each row): the
+# ORM would spend longer building the statement than PostgreSQL answering it. A test holds the
+# two equal. ``{number}``: the number's SQL; one parameter, now.
+_ENTRY, _LIST = DncEntry._meta.db_table, DncList._meta.db_table
+_BLOCKING = (
+    f"FROM {_ENTRY} e JOIN {_LIST} l ON l.id = e.list_id WHERE e.phone_normalized = {{number}} "
+    "AND e.deleted_at IS NULL AND l.active AND l.deleted_at IS NULL "
+    "AND (e.expires_at IS NULL OR e.expires_at > %s)"
+)
+_BLOCKED_NUMBERS = "SELECT DISTINCT e.phone_normalized " + _BLOCKING.format(number="ANY(%s)")
+
+
+def dnc_blocked_sql(number: str) -> str:
+    """SQL: whether the number ``number`` (an SQL expression) is blocked now, as an EXISTS; it
+    takes one parameter, the time meant by now."""
+    return f"EXISTS (SELECT 1 {_BLOCKING.format(number=number)})"
+
+
 def dnc_blocked_numbers(numbers, *, now: datetime) -> set[str]:
     """Those of ``numbers`` that are blocked now: one query for a page of contacts."""
     if not numbers:
         return set()
+    with connection.cursor() as cursor:
+        cursor.execute(_BLOCKED_NUMBERS, [list(numbers), now])  # ANY(%s) comes first
+        return {row[0] for row in cursor.fetchall()}
+
+
+def dnc_blocked_numbers_orm(numbers, *, now: datetime) -> set[str]:
+    """dnc_blocked_numbers through the ORM's _served (what the SQL above must agree with)."""
     return set(
         DncEntry.objects.filter(_served(now), phone_normalized__in=list(numbers))
+        .order_by()
         .values_list("phone_normalized", flat=True)
         .distinct()
     )

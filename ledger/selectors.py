@@ -1,5 +1,6 @@
 """Reading the ledger: a feed's state, an object's history."""
 
+from django.db import connection
 from django.db.models import Model, QuerySet
 
 from ledger.models import Activity, ChangeFeed
@@ -12,6 +13,17 @@ def feed_state(feed: str) -> ChangeFeed:
         feed_ensure(feed)
         state = ChangeFeed.objects.get(name=feed)
     return state
+
+
+_VERSION = f"SELECT version FROM {ChangeFeed._meta.db_table} WHERE name = %s"  # noqa: S608
+
+
+def feed_version(feed: str) -> int:
+    """A feed's head: the last version taken (one indexed row; plain SQL, asked per page)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION, [feed])
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 def activity_for_object(obj: Model) -> QuerySet[Activity]:

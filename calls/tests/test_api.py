@@ -267,3 +267,15 @@ def test_one_contacts_calls_are_counted_with_their_page(agent_client, agent):
         sql = [q["sql"] for q in queries.captured_queries]
         assert not [s for s in sql if s.startswith(("EXPLAIN", "SELECT COUNT(*) AS"))], sql
         assert agent_client.get(body["next"]).json()["results"][0]["contact"] == str(contact.id)
+
+
+def test_offset_pages_stop_where_the_offset_would_pass_ten_thousand_rows(agent_client, agent):
+    make_call(user=agent, phone="+12025550143")
+    # Page 201 of 50 starts at row 10,000: allowed (empty here, so the usual 404).
+    assert_error(agent_client.get(CALLS, {"limit": 50, "page": 201}), 404)
+    error = assert_error(agent_client.get(CALLS, {"limit": 50, "page": 202}), 400, "page_too_deep")
+    assert "cursor" in error["message"] and "page" in error["details"]
+    assert_error(agent_client.get(CALLS, {"limit": 1000, "page": 12}), 400, "page_too_deep")
+    assert_error(agent_client.get(CALLS, {"page": 10**30}), 400, "page_too_deep")
+    # Keyset paging has no such limit.
+    assert agent_client.get(CALLS, {"cursor": "", "limit": 1}).status_code == 200

@@ -33,19 +33,43 @@ def planner_estimate(queryset) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-class _Estimates:
-    """The planner's estimates of recent list queries, per process, for a few seconds.
-
-    An estimate only picks how a page is counted (see EstimatingPaginator); it is never a
-    count itself below EXACT_COUNT_LIMIT. A busy list (the whole contact book, one contact's
-    calls) is thus asked about once per COUNT_ESTIMATE_SECONDS, not on every request.
-    """
+class _Remembered:
+    """A small per-process LRU of computed numbers, each kept until ``expires`` (or for good)."""
 
     size = 2048
 
     def __init__(self):
         self._entries: OrderedDict[tuple, tuple[float, int]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def remembered(self, key: tuple, compute, *, seconds: float | None = None) -> int:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] > now:
+                self._entries.move_to_end(key)
+                return hit[1]
+        value = compute()
+        expires = now + seconds if seconds is not None else float("inf")
+        with self._lock:
+            self._entries[key] = (expires, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class _Estimates(_Remembered):
+    """The planner's estimates of recent list queries, per process, for a few seconds.
+
+    An estimate only picks how a page is counted (see EstimatingPaginator); it is never a
+    count itself below EXACT_COUNT_LIMIT. A busy list (the whole contact book, one contact's
+    calls) is thus asked about once per COUNT_ESTIMATE_SECONDS, not on every request.
+    """
 
     def get(self, queryset, key: tuple | None = None) -> int:
         """The estimate for ``queryset``, remembered under ``key`` (default: its SQL; a
@@ -54,30 +78,32 @@ class _Estimates:
         if key is None:
             sql, params = queryset.order_by().query.sql_with_params()
             key = (sql, tuple(map(str, params)))
-        key = (queryset.db, *key)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None and hit[0] > now:
-                self._entries.move_to_end(key)
-                return hit[1]
-        estimate = planner_estimate(queryset)
-        with self._lock:
-            self._entries[key] = (now + settings.COUNT_ESTIMATE_SECONDS, estimate)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return estimate
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        return self.remembered(
+            (queryset.db, *key),
+            lambda: planner_estimate(queryset),
+            seconds=settings.COUNT_ESTIMATE_SECONDS,
+        )
 
 
 estimates = _Estimates()
 
+
+class _Counts(_Remembered):
+    """Exact counts of recent list queries, per process, each remembered under the version of
+    the data it counted (a list's ``count_version``, e.g. the contacts feed's head): while no
+    write has taken a new version, the count is still exact, and a page of a mid-sized list
+    (20,000 contacts) costs one version lookup instead of a COUNT over every row."""
+
+    def get(self, key: tuple, count) -> int:
+        return self.remembered(key, count)
+
+
+counts = _Counts()
+
 # The largest OFFSET PostgreSQL takes (bigint).
 MAX_OFFSET = 2**63 - 1
+# The deepest OFFSET a list with keyset paging beside it accepts (PageOrKeysetPagination).
+MAX_PAGE_OFFSET = 10_000
 
 # Up to this many expected rows, the page and its total come from one query (a window count:
 # the rows are read anyway, e.g. to rank search matches); more, and a separate COUNT is cheaper
@@ -96,8 +122,14 @@ class EstimatingPaginator(Paginator):
 
     count_is_estimate = False
 
-    def __init__(self, *args, small_by_nature: bool = False, estimate_key=None, **kwargs):
+    def __init__(
+        self, *args, small_by_nature: bool = False, estimate_key=None, count_version=None,
+        **kwargs,
+    ):  # fmt: skip
         super().__init__(*args, **kwargs)
+        # () -> a token that changes with every write that may change the list's count, or
+        # None (the view's list_count_version): counts are then reused while it stays.
+        self.count_version = count_version
         # A list small by nature (one contact's calls) is counted with its page at once,
         # without asking the planner first.
         self.small_by_nature = small_by_nature
@@ -105,7 +137,7 @@ class EstimatingPaginator(Paginator):
 
     @cached_property
     def _estimate(self) -> int | None:
-        if self.small_by_nature:
+        if self.small_by_nature or not hasattr(self.object_list, "query"):
             return None
         return estimates.get(self.object_list, self.estimate_key)
 
@@ -118,7 +150,11 @@ class EstimatingPaginator(Paginator):
         if self._huge():
             self.count_is_estimate = True
             return self._estimate
-        return super().count
+        version = self.count_version() if self.count_version is not None else None
+        if version is None or self.estimate_key is None:
+            return Paginator.count.func(self)
+        key = (self.object_list.db, *self.estimate_key, version)
+        return counts.get(key, lambda: Paginator.count.func(self))
 
     def _counts_with_page(self) -> bool:
         """Whether the page query should carry the total: when the result is small, or when the
@@ -151,6 +187,8 @@ class EstimatingPaginator(Paginator):
         return super().validate_number(self._number(number))
 
     def page(self, number):
+        if hasattr(self.object_list, "page_and_total"):
+            return self._page_of_ranked(self._number(number))
         if "count" in self.__dict__:
             return super().page(number)
         if self._huge():
@@ -166,6 +204,17 @@ class EstimatingPaginator(Paginator):
             return super().page(number)  # past the end (or empty): count, then the usual answer
         first = rows[0]
         self.__dict__["count"] = first["_total"] if isinstance(first, dict) else first._total
+        return self._get_page(rows, number, self)
+
+    def _page_of_ranked(self, number: int):
+        """A page of a list that pages and counts itself in one query (a ranked search,
+        contacts.search.SearchResults), flagging its count as an estimate past its limit."""
+        bottom = (number - 1) * self.per_page
+        rows, total, estimated = self.object_list.page_and_total(bottom, self.per_page)
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        self.count_is_estimate = estimated
+        self.__dict__["count"] = total
         return self._get_page(rows, number, self)
 
     def _page_of_huge(self, number: int):
@@ -218,10 +267,12 @@ class PageLimitPagination(PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         small = getattr(view, "list_is_small_by_nature", None)
+        version = getattr(view, "list_count_version", None)
         self.django_paginator_class = functools.partial(
             type(self).django_paginator_class,
             small_by_nature=small is not None and small(request),
             estimate_key=self._estimate_key(request),
+            count_version=functools.partial(version, request) if version is not None else None,
         )
         return super().paginate_queryset(queryset, request, view)
 
@@ -299,9 +350,15 @@ class KeysetPagination(CursorPagination):
 
 class PageOrKeysetPagination(PageLimitPagination):
     """``?page=&limit=`` as the contract says; ``?cursor=`` (empty to start) switches to keyset
-    paging for clients that walk through millions of rows."""
+    paging for clients that walk through millions of rows.
+
+    A page whose OFFSET would pass MAX_PAGE_OFFSET rows is refused (400 ``page_too_deep``,
+    pointing to ``?cursor=``): PostgreSQL reads and throws away every row before an OFFSET, so
+    the last page of 5,000,000 calls took 17 s against 6 ms for page 1; a keyset page costs the
+    same at any depth."""
 
     keyset_ordering: tuple[str, ...] = ("-started_at", "-id")
+    max_page_offset = MAX_PAGE_OFFSET
 
     def _keyset(self, request):
         return "cursor" in request.query_params
@@ -312,7 +369,23 @@ class PageOrKeysetPagination(PageLimitPagination):
             self._delegate.ordering = self.keyset_ordering
             return self._delegate.paginate_queryset(queryset, request, view)
         self._delegate = None
+        self._refuse_deep_pages(request)
         return super().paginate_queryset(queryset, request, view)
+
+    def _refuse_deep_pages(self, request) -> None:
+        try:
+            number = int(request.query_params.get(self.page_query_param) or 1)
+        except ValueError:
+            return  # not a page number: the paginator's 404, as on every list
+        limit = self.get_page_size(request)
+        if (number - 1) * limit > self.max_page_offset:
+            deepest = self.max_page_offset // limit + 1
+            raise ApiError(
+                code="page_too_deep",
+                message=f"Pages of {limit} go up to page {deepest} here; for deeper reads use "
+                "keyset paging: ?cursor= (empty to start), then follow `next`.",
+                details={self.page_query_param: [f"At most {deepest} with limit={limit}."]},
+            )
 
     def get_paginated_response(self, data):
         if self._delegate is not None:

@@ -28,7 +28,11 @@ def post_raw(client, path: str, text: str):
 @pytest.mark.parametrize("page", [str(2**63), str(2**64 + 1), "9" * 40])
 def test_page_numbers_past_any_end_are_404(admin_client, path, page):
     separator = "&" if "?" in path else "?"
-    assert_error(admin_client.get(f"{path}{separator}page={page}"), 404)
+    response = admin_client.get(f"{path}{separator}page={page}")
+    if path == "/api/v1/calls":  # offset pages stop at 10,000 rows there: keyset beyond
+        assert_error(response, 400, "page_too_deep")
+    else:
+        assert_error(response, 404)
 
 
 @pytest.mark.parametrize("cursor", ["cD14", "bz0xJnA9eA==", "junk", " ", "cD0yMDI0"])

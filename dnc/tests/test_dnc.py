@@ -240,3 +240,25 @@ def test_a_number_whose_entry_expired_is_added_again(manager_client, agent_clien
     assert again.json()["id"] != first["id"] and again.json()["active"] is True
     assert _check(agent_client, "+12025550100")["blocked"] is True
     assert DncEntry.objects.get(pk=first["id"]).deleted_at is not None  # a tombstone
+
+
+def test_the_page_query_of_blocked_numbers_agrees_with_the_rule(manager_client):
+    from dnc.selectors import dnc_blocked_numbers, dnc_blocked_numbers_orm
+
+    live, expired, removed, inactive, deleted = (f"+1202555010{n}" for n in range(5))
+    active_list, off_list, gone_list = (_list(manager_client, name=n) for n in "ABC")
+    for number in (live, expired, removed):
+        _add(manager_client, active_list, number)
+    _add(manager_client, off_list, inactive)
+    _add(manager_client, gone_list, deleted)
+    DncEntry.objects.filter(phone_normalized=expired).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    entry = DncEntry.objects.get(phone_normalized=removed)
+    manager_client.delete(f"{ENTRIES}/{entry.pk}")
+    manager_client.patch(f"{LISTS}/{off_list['id']}", {"active": False}, format="json")
+    manager_client.delete(f"{LISTS}/{gone_list['id']}")
+    numbers = {live, expired, removed, inactive, deleted, "+12025550199"}
+    now = timezone.now()
+    assert dnc_blocked_numbers(numbers, now=now) == dnc_blocked_numbers_orm(numbers, now=now)
+    assert dnc_blocked_numbers(numbers, now=now) == {live}
