@@ -157,7 +157,9 @@ async def _events(hub: Hub, subscriber: Subscriber, last_seen, expires_at: float
     else:
         told = dict(last_seen)
         for feed, version in hub.heads.items():
-            if version != last_seen.get(feed):
+            # Only what moved past the client (a lower head is this node's listener lagging
+            # behind another's: the poke comes when it catches up).
+            if version > last_seen.get(feed, -1):
                 subscriber.poke(feed, version)
     try:
         yield b"retry: 3000\n: stream open\n\n"
