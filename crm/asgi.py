@@ -1,13 +1,19 @@
 """The ASGI application: the production server (gunicorn crm.asgi:application -k
-uvicorn_worker.UvicornWorker) and make run's development server serve it."""
+uvicorn_worker.UvicornWorker) and make run's development server serve it. Its handler is
+Django's except that CardDAV paths run the sync middleware chain in one thread call
+(crm.http.asgi)."""
 
 import os
 import warnings
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-django_application = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does before making its handler
+
+from crm.http.asgi import CrmASGIHandler  # noqa: E402 - needs the apps loaded
+
+django_application = CrmASGIHandler()
 
 EVENTS_PATHS = ("/api/v1/events", "/api/v1/events/")
 

@@ -5,14 +5,16 @@ runs the middleware chain in async mode, the views in threads, and streams answe
 event loop. Django's test client and schemathesis' WSGI transport would take the WSGI path
 instead. The bridge here takes what they build (a WSGI environ) and runs it through the same
 async handler the ASGI server calls, in the test's own thread for sync code (so the test's
-database transaction is the one the view sees). The root conftest installs it for every
-APIClient and Django test client; ``asgi_wsgi_app`` is the same for schemathesis.
+database transaction is the one the view sees); the paths crm.http.asgi serves through the
+sync middleware chain in one thread call (CardDAV) take that chain here too. The root conftest
+installs it for every APIClient and Django test client; ``asgi_wsgi_app`` is the same for
+schemathesis.
 """
 
 import sys
 from urllib.parse import quote
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.wsgi import LimitedStream
@@ -21,6 +23,8 @@ from django.db import close_old_connections
 from django.http.response import HttpResponseBase
 from django.test.client import closing_iterator_wrapper, conditional_content_removal
 from rest_framework.test import ForceAuthClientHandler
+
+from crm.http.asgi import SYNC_CHAIN_PREFIXES
 
 
 def _scope(environ: dict) -> dict:
@@ -62,6 +66,7 @@ class _AsgiHandler(BaseHandler):
         self.enforce_csrf_checks = enforce_csrf_checks
         self.force_user = None
         self.force_token = None
+        self._sync_chain = None
 
     def respond(self, environ: dict) -> HttpResponseBase:
         return async_to_sync(self._respond)(environ)
@@ -81,7 +86,14 @@ class _AsgiHandler(BaseHandler):
             from rest_framework.test import force_authenticate
 
             force_authenticate(request, self.force_user, self.force_token)
-        response = await self.get_response_async(request)
+        if scope["path"].startswith(SYNC_CHAIN_PREFIXES):
+            # crm.http.asgi serves these paths through the sync chain in one thread call.
+            if self._sync_chain is None:
+                self._sync_chain = BaseHandler()
+                self._sync_chain.load_middleware(is_async=False)
+            response = await sync_to_async(self._sync_chain.get_response)(request)
+        else:
+            response = await self.get_response_async(request)
         conditional_content_removal(request, response)
         response.asgi_request = response.wsgi_request = request
         if response.streaming and response.is_async:
