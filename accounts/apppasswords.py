@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from accounts.models import AppPassword, User
 from accounts.throttles import LoginAddressThrottle, LoginEmailCeiling, LoginEmailThrottle
+from crm.db import server_prepared
 from ledger.activity import activity_record
 
 LABEL_MAX_LENGTH = 100
@@ -103,13 +104,19 @@ def _user_by_digest_sql() -> tuple[str, list[str]]:
 
 
 def app_password_user(*, email: str, password: str) -> User | None:
-    """The active user whose live app password this is, or None (one query; a second one at
-    most every TOUCH_EVERY to note the use)."""
+    """The active user whose live app password this is, or None (one query, a prepared
+    statement: crm.db.server_prepared; a second one at most every TOUCH_EVERY to note the use)."""
     if not email or not password or len(password) > 200:
         return None
     sql, attnames = _user_by_digest_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_digest(password), email.strip().lower()])
+        server_prepared.execute(
+            cursor,
+            "crm_app_password_user",
+            "text, text",
+            sql,
+            [_digest(password), email.strip().lower()],
+        )
         row = cursor.fetchone()
     if row is None:
         return None

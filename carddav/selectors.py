@@ -13,6 +13,7 @@ from django.db.models import OuterRef, Q, Subquery
 
 from carddav.models import CardName
 from contacts.models import Contact
+from crm.db import server_prepared
 from ledger.models import ChangeFeed
 from ledger.versioning import CONTACTS
 from syncaudit.cursors import Cursor
@@ -67,7 +68,11 @@ def cards_by_name(names: list[str]) -> dict[str, dict]:
         "WHERE n.name = ANY(%s) AND NOT n.retired AND c.deleted_at IS NULL"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ids, list(names)])
+        # Prepared once per connection (crm.db.server_prepared): planning the union cost more than
+        # running it.
+        server_prepared.execute(
+            cursor, "crm_carddav_cards", "uuid[], text[]", sql, [ids, list(names)]
+        )
         rows = [dict(zip(_CARD_KEYS, values, strict=True)) for values in cursor.fetchall()]
     wanted = set(names)
     found = {}

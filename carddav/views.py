@@ -358,17 +358,22 @@ def _address_data_version(root) -> str:
     return "3.0"
 
 
+_GETETAG, _ADDRESS_DATA = qname(DAV, "getetag"), qname(CARDDAV, "address-data")
+_GETCONTENTTYPE, _RESOURCETYPE = qname(DAV, "getcontenttype"), qname(DAV, "resourcetype")
+_CARD_DEFAULT_PROPS = [_GETETAG, _ADDRESS_DATA]
+
+
 def _card_props(row: dict, wanted: list[str] | None, vcard_version: str) -> str:
     found, missing = [], []
-    for name in wanted or [qname(DAV, "getetag"), qname(CARDDAV, "address-data")]:
-        if name == qname(DAV, "getetag"):
+    for name in wanted or _CARD_DEFAULT_PROPS:
+        if name == _GETETAG:
             found.append(f"<d:getetag>{davxml.text(_etag(row['version']))}</d:getetag>")
-        elif name == qname(CARDDAV, "address-data"):
+        elif name == _ADDRESS_DATA:
             card = contact_vcard(row, version=vcard_version, uid=row["uid"])
             found.append(f"<card:address-data>{davxml.text(card)}</card:address-data>")
-        elif name == qname(DAV, "getcontenttype"):
+        elif name == _GETCONTENTTYPE:
             found.append(f"<d:getcontenttype>{VCARD_TYPE}</d:getcontenttype>")
-        elif name == qname(DAV, "resourcetype"):
+        elif name == _RESOURCETYPE:
             found.append("<d:resourcetype/>")
         else:
             missing.append(name)
@@ -376,14 +381,14 @@ def _card_props(row: dict, wanted: list[str] | None, vcard_version: str) -> str:
 
 
 def _multiget(root, resource: Resource) -> HttpResponse:
-    base = Resource("card", resource.user).path
+    base = unquote(Resource("card", resource.user).path)
     hrefs = [(el.text or "").strip() for el in root.findall(qname(DAV, "href"))]
     if len(hrefs) > MULTIGET_MAX:
         raise DavError(403, description=f"At most {MULTIGET_MAX} hrefs a multiget.")
     names = {}
     for raw in hrefs:
         path = unquote(urlsplit(raw).path)
-        names[raw] = path[len(unquote(base)) :] if path.startswith(unquote(base)) else None
+        names[raw] = path[len(base) :] if path.startswith(base) else None
     cards = selectors.cards_by_name([n for n in names.values() if n and "/" not in n])
     wanted = _requested(root)
     version = _address_data_version(root)

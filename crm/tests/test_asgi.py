@@ -11,6 +11,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.test import override_settings
 
 from accounts.apppasswords import app_password_create
+from contacts.tests.factories import make_contact
 from crm.asgi import application, django_application
 from crm.http.asgi import CrmASGIHandler
 
@@ -113,3 +114,22 @@ def test_signed_in_dav_requests_in_a_row_through_the_real_handler(agent):
         )
         assert status == 207, body[:300]
         assert b"sync-token" in body and headers["x-frame-options"] == "DENY"
+    contacts = [make_contact(actor=agent) for _ in range(3)]
+    hrefs = "".join(
+        f"<d:href>/dav/addressbooks/{agent.pk}/team/{c.pk}.vcf</d:href>" for c in contacts
+    )
+    multiget = (
+        '<card:addressbook-multiget xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav">'
+        f"<d:prop><d:getetag/><card:address-data/></d:prop>{hrefs}</card:addressbook-multiget>"
+    ).encode()
+    for _ in range(3):  # prepares the statements, then executes them (crm.db.server_prepared)
+        status, _, body = call(
+            handler,
+            "REPORT",
+            f"/dav/addressbooks/{agent.pk}/team/",
+            [(b"authorization", b"Basic " + auth), (b"depth", b"1")],
+            multiget,
+        )
+        assert status == 207, body[:300]
+        for contact in contacts:
+            assert contact.phone_normalized.encode() in body
