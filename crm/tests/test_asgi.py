@@ -12,7 +12,6 @@ from django.test import override_settings
 
 from accounts.apppasswords import app_password_create
 from contacts.tests.factories import make_contact
-from crm.asgi import application, django_application
 from crm.http.asgi import CrmASGIHandler
 
 
@@ -58,11 +57,14 @@ def call(app, *args, **kwargs):
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
 def test_the_application_is_the_crm_handler():
+    from crm.asgi import application, django_application  # here, not when pytest collects
+
     assert isinstance(django_application, CrmASGIHandler)
     status, headers, _ = call(application, "OPTIONS", "/dav/")
     assert status == 200 and headers["dav"] == "1, 3, addressbook"
 
 
+@pytest.mark.django_db(transaction=True)  # Django's async chain (compared) opens a connection
 @override_settings(ALLOWED_HOSTS=["testserver"])
 def test_a_dav_request_gets_every_header_djangos_async_chain_gives_it(caplog):
     ours, django = CrmASGIHandler(), ASGIHandler()
