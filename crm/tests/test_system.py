@@ -159,7 +159,10 @@ def test_big_answers_are_gzipped_for_clients_that_accept_it(agent_client, agent)
     import gzip
     import json
 
-    assert json.loads(gzip.decompress(zipped.content)) == plain.json()
+    unzipped, expected = json.loads(gzip.decompress(zipped.content)), plain.json()
+    # A cursor is signed with the time (to the second): two requests may straddle a second.
+    assert unzipped.pop("cursor").split(":")[0] == expected.pop("cursor").split(":")[0]
+    assert unzipped == expected
 
 
 def test_small_answers_and_token_answers_are_never_gzipped(agent_client, rf):
