@@ -419,6 +419,12 @@ def run_admin(bench) -> None:
                 if stored != rows:
                     raise RuntimeError(f"the admin import stored {stored} of {rows} rows")
             finally:
+                # The rows the import made, with their search words (contacts/searchindex.py).
+                bench.conn.execute(
+                    "DELETE FROM contacts_contactword WHERE contact_id IN (SELECT id FROM "
+                    "contacts_contact WHERE phone_normalized = ANY(%s))",
+                    [numbers],
+                )
                 bench.conn.execute(
                     "DELETE FROM contacts_contact WHERE phone_normalized = ANY(%s)", [numbers]
                 )
