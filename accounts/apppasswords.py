@@ -109,14 +109,8 @@ def app_password_user(*, email: str, password: str) -> User | None:
     if not email or not password or len(password) > 200:
         return None
     sql, attnames = _user_by_digest_sql()
-    with connection.cursor() as cursor:
-        server_prepared.execute(
-            cursor,
-            "crm_app_password_user",
-            "text, text",
-            sql,
-            [_digest(password), email.strip().lower()],
-        )
+    with server_prepared.cursor() as cursor:
+        cursor.execute(sql, [_digest(password), email.strip().lower()])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -8,13 +8,15 @@ building cost about three times the database round trip; the statement here is b
 import functools
 import uuid
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from crm.db import server_prepared
 
 
 @functools.cache
@@ -41,7 +43,9 @@ class JWTAuthentication(SimpleJWTAuthentication):
         if self.user_model._meta.pk.name != api_settings.USER_ID_FIELD:
             return super().get_user(validated_token)
         sql, attnames = _user_select(self.user_model, db)
-        with connections[db].cursor() as cursor:
+        # Every request runs it: prepared once per connection (crm.db.server_prepared).
+        prepared = db == DEFAULT_DB_ALIAS
+        with server_prepared.cursor() if prepared else connections[db].cursor() as cursor:
             cursor.execute(sql, [user_id])
             row = cursor.fetchone()
         if row is None:

@@ -67,12 +67,10 @@ def cards_by_name(names: list[str]) -> dict[str, dict]:
         f"JOIN {contacts} c ON c.id = n.contact_id "
         "WHERE n.name = ANY(%s) AND NOT n.retired AND c.deleted_at IS NULL"
     )
-    with connection.cursor() as cursor:
-        # Prepared once per connection (crm.db.server_prepared): planning the union cost more than
-        # running it.
-        server_prepared.execute(
-            cursor, "crm_carddav_cards", "uuid[], text[]", sql, [ids, list(names)]
-        )
+    # Prepared once per connection (crm.db.server_prepared): planning the union cost more than
+    # running it.
+    with server_prepared.cursor() as cursor:
+        cursor.execute(sql, [ids, list(names)])
         rows = [dict(zip(_CARD_KEYS, values, strict=True)) for values in cursor.fetchall()]
     wanted = set(names)
     found = {}

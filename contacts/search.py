@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import QuerySet
 
 from contacts.models import Contact, ContactWord, SearchWord
 from contacts.text import search_key
+from crm.db import server_prepared
 from crm.phones import phone_digits
 
 _WORD = ContactWord._meta.db_table
@@ -156,7 +156,7 @@ class SearchPage:
 
 def _page(terms, within, *, typos: bool, offset: int, limit: int) -> SearchPage:
     sql, params = _matches(terms, within, typos=typos)
-    with connection.cursor() as cursor:
+    with server_prepared.cursor() as cursor:  # prepared once per connection and query shape
         cursor.execute(
             f"SELECT id, count(*) OVER () FROM ({sql}) m {_ORDER} LIMIT %s OFFSET %s",
             [*params, limit, offset],

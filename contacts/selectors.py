@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from contacts.models import Contact, ContactList, ListMembership
 from contacts.search import SearchResults, search_ids_sql
+from crm.db import server_prepared
 from crm.db.prepared import PreparedRows, rows_by_ids
-from crm.db.timefmt import IsoUtcText, iso_columns, iso_text
+from crm.db.timefmt import IsoUtcText, iso_columns, iso_sql, iso_text
 from crm.http.exports import CellSafe
 from crm.timestamps import iso_utc
 from dnc.selectors import dnc_blocked, dnc_blocked_sql
@@ -142,7 +143,7 @@ def contacts_with_calls(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
 
 
 _PAGE_EXTRAS = (
-    "SELECT u.id, s.n, s.last, {blocked} FROM unnest(%s::uuid[], %s::text[]) AS u(id, phone) "
+    "SELECT u.id, s.n, {last}, {blocked} FROM unnest(%s::uuid[], %s::text[]) AS u(id, phone) "
     "LEFT JOIN LATERAL (SELECT count(*) AS n, max(started_at) AS last FROM {calls} c "
     "WHERE c.contact_id = u.id) s ON true"
 )
@@ -156,9 +157,11 @@ def contact_rows_summed(rows: list[dict]) -> list[dict]:
     if not rows:
         return []
     sql = _PAGE_EXTRAS.format(
-        blocked=dnc_blocked_sql("u.phone"), calls=_calls_model()._meta.db_table
+        last=iso_sql("s.last"),  # as text: no datetime made only to be written out again
+        blocked=dnc_blocked_sql("u.phone"),
+        calls=_calls_model()._meta.db_table,
     )
-    with connection.cursor() as cursor:
+    with server_prepared.cursor() as cursor:  # prepared once per connection
         cursor.execute(  # the EXISTS' parameter (now) comes first in the statement
             sql,
             [timezone.now(), [row["id"] for row in rows],
@@ -168,7 +171,7 @@ def contact_rows_summed(rows: list[dict]) -> list[dict]:
     summed = []
     for row in rows:
         n, last, dnc = extras[row["id"]]
-        summed.append({**row, "call_count": n, "last_call_at_iso": iso_utc(last), "dnc": dnc})
+        summed.append({**row, "call_count": n, "last_call_at_iso": last, "dnc": dnc})
     return summed
 
 

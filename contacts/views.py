@@ -113,9 +113,9 @@ class ContactViewSet(
         return feed_version(CONTACTS)
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        base = self.get_queryset().query.where
-        filtered = len(queryset.query.where.children) > len(base.children)
+        base = self.get_queryset()
+        queryset = self.filter_queryset(base)
+        filtered = len(queryset.query.where.children) > len(base.query.where.children)
         if contact_search_text(queryset) is not None:
             # Ranked from the word index, then the page's rows by id (contacts/search.py).
             objects = contact_search_page(queryset, filtered=filtered)

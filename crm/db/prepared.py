@@ -11,9 +11,11 @@ the queryset itself.
 
 import threading
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+
+from crm.db import server_prepared
 
 _IDS = ["<ids>"]  # where rows_by_ids' ids go in its compiled parameters
 _compiled: dict[tuple, tuple[str, tuple]] = {}
@@ -32,11 +34,22 @@ def _sql(key: tuple, queryset) -> tuple[str, tuple]:
     return hit
 
 
-def _rows(queryset: QuerySet, sql: str, params) -> list[dict]:
-    with connections[queryset.db].cursor() as cursor:
+def _cursor(using: str):
+    """The default database's statements are prepared (crm.db.server_prepared.cursor)."""
+    if using == DEFAULT_DB_ALIAS:
+        return server_prepared.cursor()
+    return connections[using].cursor()
+
+
+def _fetch(using: str, sql: str, params) -> list[dict]:
+    with _cursor(using) as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _rows(queryset: QuerySet, sql: str, params) -> list[dict]:
+    return _fetch(queryset.db, sql, params)
 
 
 class PreparedRows:
@@ -72,7 +85,4 @@ def rows_by_ids(build, key: tuple, ids: list, *, using: str = "default") -> list
     sql, params = _sql((using, *key), marked)
     # The one array parameter is the ids (the marker's placeholder list).
     params = tuple(list(ids) if p == _IDS else p for p in params)
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [column.name for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return _fetch(using, sql, params)

@@ -1,59 +1,85 @@
-"""Server-side prepared statements (PREPARE/EXECUTE) for the few statements a client repeats a
-thousand times. (crm.db.prepared is another thing: SQL compiled once from the ORM, still planned
-by PostgreSQL every time.)
+"""Server-side prepared statements for the statements a client repeats a thousand times: a
+list page's rows and its calls summed up, a search's ranked ids, the signed-in user (JWT or
+app password), a CardDAV multiget's cards. (crm.db.prepared is another thing: SQL compiled once
+from the ORM.)
 
 Django turns psycopg's prepared statements off (a transaction-mode pooler such as PgBouncer
-would send an EXECUTE to a server that never saw the PREPARE), and it binds parameters on the
-client, so PostgreSQL parses and plans every statement anew. For a CardDAV multiget of ten
-cards (bench scenario 2: 2,000 of them in a full sync) planning took longer than running the
-query: 0.43 ms a query, against 0.17 ms for an EXECUTE of the same statement prepared.
+before 1.21 would send an EXECUTE to a server that never saw the PREPARE), and it binds
+parameters on the client: PostgreSQL parses and plans every statement anew, and psycopg writes
+every value into the SQL text first (a page's 50 ids quoted one by one). For a CardDAV multiget
+of ten cards planning took longer than running the query (0.43 ms against 0.17 ms prepared);
+a search page's statements run in about half the time prepared.
 
-``execute`` runs a statement as ``EXECUTE name(...)`` once this connection has prepared it;
-the first time, ``PREPARE`` and ``EXECUTE`` go together in one round trip (one query). It
-falls back to the plain statement, for good in this process, the first time the server does
-not know the statement (or already knows it): a pooler between us and PostgreSQL. Inside an
-atomic block it always runs the plain statement, so that a failed EXECUTE cannot abort the
-caller's transaction.
+``cursor()`` gives Django's cursor wrapper around psycopg's server-binding cursor (PostgreSQL
+receives the values apart from the SQL) which has psycopg prepare each statement on the
+connection the first time it runs, then execute it by name (psycopg keeps the last 100 per
+connection; a statement whose plan depends on its values is still planned for them when
+PostgreSQL finds that cheaper). Its queries are counted, logged and wrapped like any other.
+Statements run through it must be valid with server-side binding: ``%s`` only where
+PostgreSQL takes a parameter, typed by a cast where it cannot tell.
+
+Inside an atomic block nothing is prepared (a failed EXECUTE would abort the caller's
+transaction). The first time the server does not know a statement psycopg prepared (a pooler
+between us and PostgreSQL), preparing stops for good in this process and the statement runs
+again unprepared.
 """
 
-import re
-from weakref import WeakKeyDictionary
+import contextlib
 
-from django.db import ProgrammingError, connection
+from django.db import connection
+from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
 from psycopg import errors
 
-_PLACEHOLDER = re.compile(r"%s")
-_prepared: WeakKeyDictionary = WeakKeyDictionary()  # psycopg connection -> names prepared on it
 _enabled = True
 
-
-def _numbered(sql: str) -> str:
-    counter = iter(range(1, 1000))
-    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+_ONLY_WHEN_ASKED = 2**31  # psycopg's threshold: never reached, so only prepare=True prepares
 
 
-def execute(cursor, name: str, types: str, sql: str, params: list) -> None:
-    """Run ``sql`` (``%s`` placeholders) with ``params`` on ``cursor`` (a Django cursor of the
-    default connection), through the prepared statement ``name`` (its parameter ``types``,
-    e.g. ``"uuid[], text[]"``) where it can. The rows are read from ``cursor`` as usual."""
-    global _enabled
-    if not _enabled or connection.in_atomic_block:
-        cursor.execute(sql, params)
-        return
+class _PreparingCursor(ServerBindingCursor):
+    """psycopg's server-binding cursor (as Django's backend subclasses it) that prepares what
+    it executes, while preparing is on and no transaction is open."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        global _enabled
+        if prepare is None:
+            prepare = _enabled and not connection.in_atomic_block
+        try:
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        except (errors.InvalidSqlStatementName, errors.DuplicatePreparedStatement):
+            if not prepare:
+                raise
+            # A pooler: the server connection behind this one never saw the statement, or
+            # already has one of that name from another client.
+            _enabled = False
+            return super().execute(query, params, prepare=False, binary=binary)
+
+
+class _DebugCursor(CursorDebugWrapper):
+    """Django's debug wrapper (tests, DEBUG) logging the statement with its values written in,
+    as it does for its own cursors (it cannot read them back from a server-binding cursor)."""
+
+    def execute(self, sql, params=None):
+        logged = self.db.ops.compose_sql(sql, params) if params else sql
+        with self.debug_sql(logged, params):
+            return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)
+
+
+@contextlib.contextmanager
+def cursor():
+    """A cursor of the default connection whose statements bind their parameters on the server
+    and are prepared once per connection (see above); closed on leaving the block."""
+    connection.ensure_connection()
     raw = connection.connection
-    names = _prepared.setdefault(raw, set())
-    call = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
-    try:
-        if name in names:
-            cursor.execute(call, params)
-            return
-        cursor.execute(f"PREPARE {name}({types}) AS {_numbered(sql)}; {call}", params)
-        cursor.nextset()  # the EXECUTE's rows, after the PREPARE's status
-        names.add(name)
-    except ProgrammingError as exc:
-        if not isinstance(
-            exc.__cause__, errors.InvalidSqlStatementName | errors.DuplicatePreparedStatement
-        ):
-            raise
-        _enabled = False
-        cursor.execute(sql, params)
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's preparing off (None); this cursor asks for it statement by
+        # statement, and Django's own cursors (client-side binding) never prepare anyway.
+        raw.prepare_threshold = _ONLY_WHEN_ASKED
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        cursor = _PreparingCursor(raw)
+    if connection.queries_logged:
+        wrapped = _DebugCursor(cursor, connection)
+    else:
+        wrapped = connection.make_cursor(cursor)
+    with wrapped:
+        yield wrapped

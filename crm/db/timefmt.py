@@ -11,6 +11,11 @@ from django.db.models import CharField, Func
 _PG_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 
+def iso_sql(column: str) -> str:
+    """SQL of ``column`` (a timestamp) as ISO 8601 UTC text, for hand-written statements."""
+    return f"to_char({column} AT TIME ZONE 'UTC', '{_PG_FORMAT}')"
+
+
 class IsoUtc(Func):
     """A timestamp column as ISO 8601 UTC text."""
 
@@ -18,7 +23,7 @@ class IsoUtc(Func):
 
     def as_sql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"to_char({sql} AT TIME ZONE 'UTC', '{_PG_FORMAT}')", params
+        return iso_sql(sql), params
 
 
 def iso_columns(*names: str) -> dict[str, IsoUtc]:

@@ -1,5 +1,7 @@
-"""crm.db.server_prepared: a statement prepared once per connection, and the plain statement
-when the server does not know it (a pooler) or inside a transaction."""
+"""crm.db.server_prepared: statements bound on the server and prepared once per connection,
+counted and logged like Django's own; unprepared inside a transaction or behind a pooler."""
+
+import uuid
 
 import pytest
 from django.db import connection, transaction
@@ -8,14 +10,13 @@ from crm.db import server_prepared as prepared
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SQL = "SELECT %s::int + 1, %s::text"
+SQL = "SELECT %s::int + 1, %s::text, cardinality(%s::uuid[])"
 
 
 def _forget():
     prepared._enabled = True
-    prepared._prepared.clear()
     with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
+        cursor.execute("DEALLOCATE ALL")  # psycopg sees it go by and forgets its statements too
 
 
 @pytest.fixture(autouse=True)
@@ -25,43 +26,58 @@ def _fresh():
     _forget()
 
 
-def _run(a: int, b: str):
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, "crm_test_add", "int, text", SQL, [a, b])
+def _run(a: int, b: str, ids=()):
+    with prepared.cursor() as cursor:
+        cursor.execute(SQL, [a, b, list(ids)])
         return cursor.fetchall()
 
 
 def _statements() -> list[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name = 'crm_test_add'")
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["SELECT $1::int + 1%"],
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
-def test_the_first_call_prepares_and_the_next_ones_execute(django_assert_num_queries):
-    with django_assert_num_queries(1):  # PREPARE and EXECUTE in one round trip
-        assert _run(1, "a") == [(2, "a")]
-    assert _statements() == ["crm_test_add"]
+def test_the_first_run_prepares_and_the_next_ones_execute_it(django_assert_num_queries):
     with django_assert_num_queries(1):
-        assert _run(41, "it's") == [(42, "it's")]
+        assert _run(1, "a", [uuid.uuid4()]) == [(2, "a", 1)]
+    assert _statements() == ["SELECT $1::int + 1, $2::text, cardinality($3::uuid[])"]
+    with django_assert_num_queries(1) as captured:
+        assert _run(41, "it's", [uuid.uuid4(), uuid.uuid4()]) == [(42, "it's", 2)]
+    # Logged with its values written in, as Django logs its own statements.
+    assert captured.captured_queries[0]["sql"].startswith("SELECT 41::int + 1, 'it''s'::text")
+    assert len(_statements()) == 1  # the same statement, executed by name
 
 
-def test_a_statement_the_server_forgot_falls_back_to_the_plain_one():
-    assert _run(1, "a") == [(2, "a")]
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")  # what a pooler's other server connection looks like
-    assert _run(2, "b") == [(3, "b")]
+def test_a_statement_the_server_forgot_runs_unprepared_from_then_on():
+    assert _run(1, "a") == [(2, "a", 0)]
+    # What a pooler's other server connection looks like: the server does not know the
+    # statement psycopg prepared (sent through libpq itself, psycopg does not see it go by).
+    connection.connection.pgconn.exec_(b"DEALLOCATE ALL")
+    assert _run(2, "b") == [(3, "b", 0)]
     assert prepared._enabled is False
-    assert _run(3, "c") == [(4, "c")]
-
-
-def test_inside_a_transaction_the_plain_statement_runs():
-    with transaction.atomic():
-        assert _run(1, "a") == [(2, "a")]
+    assert _run(3, "c") == [(4, "c", 0)]
     assert _statements() == []
 
 
-def test_a_statement_the_server_already_has_falls_back_to_the_plain_one():
+def test_inside_a_transaction_nothing_is_prepared():
+    with transaction.atomic():
+        assert _run(1, "a") == [(2, "a", 0)]
+        assert _run(2, "b") == [(3, "b", 0)]
+    assert _statements() == []
+    assert prepared._enabled is True
+
+
+def test_django_cursors_still_bind_on_the_client_and_prepare_nothing():
+    _run(1, "a")
+    for _ in range(10):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s::int * 2", [21])
+            assert cursor.fetchone() == (42,)
+    assert _statements() == ["SELECT $1::int + 1, $2::text, cardinality($3::uuid[])"]
     with connection.cursor() as cursor:
-        cursor.execute("PREPARE crm_test_add(int, text) AS SELECT $1 + 1, $2")
-    assert _run(5, "e") == [(6, "e")]
-    assert prepared._enabled is False
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (1,)
