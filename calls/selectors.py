@@ -1,8 +1,11 @@
+import uuid
+
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import Count, Max, OuterRef, Q, QuerySet
 
 from calls.models import CallLog, OwnNumber
+from crm.db.prepared import rows_counted
 from crm.timestamps import iso_utc
 from dnc.models import DncEntry, DncList
 from dnc.selectors import dnc_blocked, dnc_blocked_at
@@ -26,6 +29,26 @@ def call_row_to_dict(row: dict) -> dict:
         "version": row["version"],
         **({"dnc": row["dnc"]} if "dnc" in row else {}),  # REST reads only
     }
+
+
+_CONTACT = uuid.uuid4()  # where a contact's id goes in ContactCalls' compiled statement
+
+
+class ContactCalls:
+    """One contact's calls as a list page pages them (crm.http.pagination: ``page_and_total``):
+    call_rows of call_list() filtered on the contact, with their count, in one statement
+    compiled once per process (crm.db.prepared.rows_counted) and prepared per connection. The
+    calls list answers ``?contact=<id>`` alone with it: a phone's contact screen."""
+
+    def __init__(self, contact_id: uuid.UUID):
+        self.contact_id = contact_id
+
+    def page_and_total(self, offset: int, limit: int) -> tuple[list[dict], int, bool]:
+        rows, total = rows_counted(
+            lambda: call_rows(call_list().filter(contact_id=_CONTACT)), ("calls.of_contact",),
+            {_CONTACT: self.contact_id}, offset, limit,
+        )  # fmt: skip
+        return rows, total, False
 
 
 def call_to_dict(call: CallLog) -> dict:

@@ -1,3 +1,5 @@
+import uuid
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -11,6 +13,7 @@ from calls import services
 from calls.filters import CallFilter
 from calls.selectors import (
     EXPORT_HEADER,
+    ContactCalls,
     call_export_cells,
     call_export_rows,
     call_list,
@@ -55,9 +58,25 @@ class CallViewSet(
         """One contact's calls: counted with their page, no planner estimate asked first."""
         return self.action == "for_contact" or "contact" in request.query_params
 
+    def _one_contact(self, request) -> uuid.UUID | None:
+        """The contact of ``?contact=<id>`` when it is the only filter of a page-numbered
+        list (not ``?cursor=``): ContactCalls answers it, the same rows in one prepared
+        statement. Anything else (an invalid id included: its 400) takes the filter set."""
+        params = request.query_params
+        if "cursor" in params or {"contact"} != set(CallFilter.base_filters).intersection(params):
+            return None
+        try:
+            return uuid.UUID(params["contact"])
+        except ValueError:
+            return None
+
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances: a page of 1,000 renders several times faster.
-        page = self.paginate_queryset(call_rows(self.filter_queryset(self.get_queryset())))
+        contact = self._one_contact(request)
+        if contact is not None:
+            page = self.paginate_queryset(ContactCalls(contact))
+        else:
+            # Rows, not model instances: a page of 1,000 renders several times faster.
+            page = self.paginate_queryset(call_rows(self.filter_queryset(self.get_queryset())))
         rows = call_rows_flagged(page)  # one more query: the page's numbers against DNC
         return self.get_paginated_response([call_row_to_dict(row) for row in rows])
 

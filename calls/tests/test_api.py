@@ -269,6 +269,39 @@ def test_one_contacts_calls_are_counted_with_their_page(agent_client, agent):
         assert agent_client.get(body["next"]).json()["results"][0]["contact"] == str(contact.id)
 
 
+def test_one_contacts_calls_alone_answer_as_the_filtered_list_does(
+    agent_client, agent, django_assert_max_num_queries
+):
+    """?contact=<id> alone is answered by one compiled, prepared statement (ContactCalls);
+    with any other filter named (an empty one filters nothing) by the filter set: the same
+    pages, counts, links and errors."""
+    contact = make_contact(actor=agent)
+    base = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    for n in range(5):
+        make_call(
+            user=agent, phone=contact.phone_normalized, client_call_id=f"mine-{n}",
+            started_at=(base + timedelta(minutes=n % 3)).isoformat(),  # ties: id breaks them
+        )  # fmt: skip
+    make_call(user=agent)  # someone else's number
+    for page in (1, 2, 3):
+        query = {"contact": str(contact.id), "limit": 2, "page": page}
+        # The signed-in user, the page with its count, the page's numbers against DNC.
+        with django_assert_max_num_queries(3):
+            fast = agent_client.get(CALLS, query)
+        filtered = agent_client.get(CALLS, {**query, "direction": ""})
+        assert fast.status_code == filtered.status_code == 200
+        fast, filtered = fast.json(), filtered.json()
+        assert fast["count"] == filtered["count"] == 5
+        assert fast["results"] == filtered["results"] and len(fast["results"]) == (
+            1 if page == 3 else 2
+        )
+        assert [bool(fast[k]) for k in ("next", "previous")] == [page < 3, page > 1]
+    assert_error(agent_client.get(CALLS, {"contact": str(contact.id), "page": 4, "limit": 2}), 404)
+    assert_error(agent_client.get(CALLS, {"contact": "not-an-id"}), 400)
+    nobody = agent_client.get(CALLS, {"contact": "00000000-0000-4000-8000-000000000000"}).json()
+    assert (nobody["count"], nobody["results"]) == (0, [])
+
+
 def test_offset_pages_stop_where_the_offset_would_pass_ten_thousand_rows(agent_client, agent):
     make_call(user=agent, phone="+12025550143")
     # Page 201 of 50 starts at row 10,000: allowed (empty here, so the usual 404).

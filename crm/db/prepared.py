@@ -2,17 +2,19 @@
 
 Building a page's SQL through the ORM costs more than PostgreSQL takes to answer it (~0.7 ms of
 a 50-row contacts page, which the database serves in ~0.4 ms). A page whose query never varies
-but for its LIMIT and OFFSET (the whole contact book, newest filters aside) or but for a list of
-ids (a search's page) keeps the ORM's SQL, compiled once from the very queryset the code would
-otherwise run, and sends it with new parameters. The rows are the same dicts ``values()`` gives
-(a test compares them); anything else the paginator asks (counts, estimates, windows) goes to
-the queryset itself.
+but for its LIMIT and OFFSET (the whole contact book, newest filters aside), for a list of ids
+(a search's page) or for marked values (one contact's calls) keeps the ORM's SQL, compiled once
+from the very queryset the code would otherwise run, and sends it with new parameters (through
+crm.db.server_prepared: bound on the server, prepared once per connection). The rows are the
+same dicts ``values()`` gives (a test compares them); anything else the paginator asks (counts,
+estimates, windows) goes to the queryset itself.
 """
 
 import threading
+from collections.abc import Hashable
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 from django.db.models.expressions import RawSQL
 
 from crm.db import server_prepared
@@ -70,6 +72,26 @@ class PreparedRows:
         return _rows(
             self.queryset, f"{sql} LIMIT %s OFFSET %s", [*params, k.stop - k.start, k.start]
         )
+
+
+def rows_counted(
+    build, key: tuple, values: dict, offset: int, limit: int, *, using: str = "default"
+) -> tuple[list[dict], int]:
+    """A page of the rows of the values() queryset ``build()`` returns, and how many rows it
+    has in all (``COUNT(*) OVER ()``, 0 for a page past the end): its SQL compiled once per
+    ``key``. ``build`` filters on marker values (``values``' keys, e.g. a uuid4 made for the
+    purpose) that each run replaces with ``values``' values."""
+
+    def counted():
+        return build().annotate(_total=Window(Count("*")))
+
+    sql, params = _sql((using, *key), counted)
+    params = [values.get(p, p) if isinstance(p, Hashable) else p for p in params]
+    rows = _fetch(using, f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset])
+    total = rows[0]["_total"] if rows else 0
+    for row in rows:
+        del row["_total"]
+    return rows, total
 
 
 def rows_by_ids(build, key: tuple, ids: list, *, using: str = "default") -> list[dict]:

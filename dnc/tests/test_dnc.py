@@ -188,6 +188,9 @@ def test_contacts_and_calls_show_dnc_and_filter_by_it(manager_client, agent_clie
     calls = {c["id"]: c["dnc"] for c in agent_client.get("/api/v1/calls").json()["results"]}
     assert calls == {str(earlier.id): False, str(later.id): True}  # blocked when it started
     assert agent_client.get(f"/api/v1/calls/{later.id}").json()["dnc"] is True
+    # One contact's calls (its own compiled statement, calls.selectors.ContactCalls) too.
+    of_blocked = agent_client.get("/api/v1/calls", {"contact": str(blocked.id)}).json()
+    assert {c["id"]: c["dnc"] for c in of_blocked["results"]} == calls
     assert Contact.objects.get(pk=free.pk).version == free.version  # computed, never versioned
 
 
