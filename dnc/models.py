@@ -76,6 +76,13 @@ class DncEntry(models.Model):
                 condition=Q(deleted_at__isnull=True),
                 name="dnc_entry_number_idx",
             ),
+            # "Was this number blocked then" (the compliance report, the dashboard): entries
+            # deleted since still count for calls before their deletion. Few rows.
+            models.Index(
+                fields=["phone_normalized"],
+                condition=Q(deleted_at__isnull=False),
+                name="dnc_entry_deleted_number_idx",
+            ),
             models.Index(fields=["version", "id"], name="dnc_entry_feed_idx"),
             # The expiry sweep: entries still served whose time is set.
             models.Index(

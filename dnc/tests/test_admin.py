@@ -74,6 +74,53 @@ def test_the_compliance_report_lists_outgoing_calls_to_blocked_numbers(site, adm
     assert response.context["calls"][0][3:5] == ("Federal", "registry")
 
 
+def test_a_call_counts_as_blocked_by_the_entries_as_they_were_when_it_started(admin_user, agent):
+    from calls.selectors import calls_to_blocked_numbers
+
+    now = timezone.now()
+    federal = dnc_list_create(actor=admin_user, name="Federal", type="federal")
+    company = dnc_list_create(actor=admin_user, name="Company", type="company")
+    paused = dnc_list_create(actor=admin_user, name="Paused", type="company")
+    DncList.objects.filter(pk=paused.pk).update(active=False)
+    numbers = {
+        "deleted after": "+12025550101",  # blocked then: counts
+        "deleted before": "+12025550102",  # no longer blocked then
+        "expired before": "+12025550103",
+        "added after": "+12025550104",
+        "paused list": "+12025550105",
+        "two lists": "+12025550106",  # blocked twice: one call, two reasons
+    }
+    entries = dnc_entries_add(actor=admin_user, items=[
+        DncEntryInput(list=paused.pk if case == "paused list" else federal.pk, phone=phone,
+                      reason=case)
+        for case, phone in numbers.items()
+    ] + [DncEntryInput(list=company.pk, phone=numbers["two lists"], reason="company")])  # fmt: skip
+    by_reason = {entry.reason: entry for entry, _ in entries}
+    started = now - timedelta(days=1)
+    DncEntry.objects.update(created_at=started - timedelta(days=1))
+    DncEntry.objects.filter(pk=by_reason["deleted after"].pk).update(deleted_at=now)
+    DncEntry.objects.filter(pk=by_reason["deleted before"].pk).update(
+        deleted_at=started - timedelta(hours=1)
+    )
+    DncEntry.objects.filter(pk=by_reason["expired before"].pk).update(
+        expires_at=started - timedelta(hours=1)
+    )
+    DncEntry.objects.filter(pk=by_reason["added after"].pk).update(created_at=now)
+    calls = {
+        case: make_call(user=agent, phone=phone, direction="outgoing",
+                        started_at=started.isoformat(), client_call_id=f"blocked-{case}")
+        for case, phone in numbers.items()
+    }  # fmt: skip
+    report = calls_to_blocked_numbers(since=now - timedelta(days=2), until=now)
+    assert [row[1:] for row in report["per_day"]] == [(agent.email, 2)]
+    listed = sorted((row[5], row[3], row[4]) for row in report["calls"])
+    assert listed == sorted([
+        (calls["deleted after"].pk, "Federal", "deleted after"),
+        (calls["two lists"].pk, "Federal", "two lists"),
+        (calls["two lists"].pk, "Company", "company"),
+    ])  # fmt: skip
+
+
 def test_the_expiry_command_versions_what_has_expired(admin_user):
     dnc_list = dnc_list_create(actor=admin_user, name="Company", type="company")
     ((entry, _),) = dnc_entries_add(actor=admin_user, items=[
