@@ -8,7 +8,7 @@ building cost about three times the database round trip; the statement here is b
 import functools
 import uuid
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
@@ -44,8 +44,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
             return super().get_user(validated_token)
         sql, attnames = _user_select(self.user_model, db)
         # Every request runs it: prepared once per connection (crm.db.server_prepared).
-        prepared = db == DEFAULT_DB_ALIAS
-        with server_prepared.cursor() if prepared else connections[db].cursor() as cursor:
+        with server_prepared.cursor(db) as cursor:
             cursor.execute(sql, [user_id])
             row = cursor.fetchone()
         if row is None:

@@ -13,7 +13,6 @@ estimates, windows) goes to the queryset itself.
 import threading
 from collections.abc import Hashable
 
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, QuerySet, Window
 from django.db.models.expressions import RawSQL
 
@@ -36,22 +35,11 @@ def _sql(key: tuple, queryset) -> tuple[str, tuple]:
     return hit
 
 
-def _cursor(using: str):
-    """The default database's statements are prepared (crm.db.server_prepared.cursor)."""
-    if using == DEFAULT_DB_ALIAS:
-        return server_prepared.cursor()
-    return connections[using].cursor()
-
-
 def _fetch(using: str, sql: str, params) -> list[dict]:
-    with _cursor(using) as cursor:
+    with server_prepared.cursor(using) as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _rows(queryset: QuerySet, sql: str, params) -> list[dict]:
-    return _fetch(queryset.db, sql, params)
 
 
 class PreparedRows:
@@ -69,8 +57,8 @@ class PreparedRows:
         if not isinstance(k, slice) or k.step is not None or k.start is None or k.stop is None:
             return self.queryset[k]
         sql, params = _sql((self.queryset.db, *self.key), self.queryset)
-        return _rows(
-            self.queryset, f"{sql} LIMIT %s OFFSET %s", [*params, k.stop - k.start, k.start]
+        return _fetch(
+            self.queryset.db, f"{sql} LIMIT %s OFFSET %s", [*params, k.stop - k.start, k.start]
         )
 
 

@@ -26,7 +26,7 @@ again unprepared.
 
 import contextlib
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
 from psycopg import errors
 
@@ -39,10 +39,12 @@ class _PreparingCursor(ServerBindingCursor):
     """psycopg's server-binding cursor (as Django's backend subclasses it) that prepares what
     it executes, while preparing is on and no transaction is open."""
 
+    db = None  # the Django connection it belongs to (cursor() sets it)
+
     def execute(self, query, params=None, *, prepare=None, binary=None):
         global _enabled
         if prepare is None:
-            prepare = _enabled and not connection.in_atomic_block
+            prepare = _enabled and not self.db.in_atomic_block
         try:
             return super().execute(query, params, prepare=prepare, binary=binary)
         except (errors.InvalidSqlStatementName, errors.DuplicatePreparedStatement):
@@ -65,9 +67,10 @@ class _DebugCursor(CursorDebugWrapper):
 
 
 @contextlib.contextmanager
-def cursor():
-    """A cursor of the default connection whose statements bind their parameters on the server
-    and are prepared once per connection (see above); closed on leaving the block."""
+def cursor(using: str = DEFAULT_DB_ALIAS):
+    """A cursor of the connection ``using`` whose statements bind their parameters on the
+    server and are prepared once per connection (see above); closed on leaving the block."""
+    connection = connections[using]
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:
@@ -77,6 +80,7 @@ def cursor():
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:
         cursor = _PreparingCursor(raw)
+    cursor.db = connection
     if connection.queries_logged:
         wrapped = _DebugCursor(cursor, connection)
     else:
